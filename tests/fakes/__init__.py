@@ -1,0 +1,1 @@
+"""Fakes of the outer world (Discord, MT5) that mirror the real APIs field by field."""
