@@ -287,9 +287,13 @@ class QuietHours(_Section):
 
 
 class DiscordConfig(_Section):
-    dev_guild_id: int | None = Field(default=None, description="sync commands here while developing")
+    dev_guild_id: int | None = Field(
+        default=None, description="sync commands here while developing"
+    )
     coach_channel_id: int | None = None
-    fallback_channel_id: int | None = Field(default=None, description="when a trader's DMs are closed")
+    fallback_channel_id: int | None = Field(
+        default=None, description="when a trader's DMs are closed"
+    )
     dm_nudges: bool = True
     nudge_rate_limit_seconds: int = Field(default=300, ge=0, description="per trader and kind")
     quiet_hours: QuietHours | None = QuietHours()
@@ -314,8 +318,29 @@ class StorageConfig(_Section):
         return v
 
 
-TIMEFRAMES = ("M1", "M2", "M3", "M4", "M5", "M6", "M10", "M12", "M15", "M20", "M30",
-              "H1", "H2", "H3", "H4", "H6", "H8", "H12", "D1", "W1", "MN1")
+TIMEFRAMES = (
+    "M1",
+    "M2",
+    "M3",
+    "M4",
+    "M5",
+    "M6",
+    "M10",
+    "M12",
+    "M15",
+    "M20",
+    "M30",
+    "H1",
+    "H2",
+    "H3",
+    "H4",
+    "H6",
+    "H8",
+    "H12",
+    "D1",
+    "W1",
+    "MN1",
+)
 
 
 class MT5Config(_Section):
@@ -579,10 +604,14 @@ def parse_config(
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ConfigError([f"(top level): must be a mapping of sections, got {type(data).__name__}"], source)
+        raise ConfigError(
+            [f"(top level): must be a mapping of sections, got {type(data).__name__}"], source
+        )
     expanded = _expand(dict(data), os.environ if env is None else env, "", problems)
     if overrides:
-        expanded = deep_merge(expanded, _expand(dict(overrides), os.environ if env is None else env, "", problems))
+        expanded = deep_merge(
+            expanded, _expand(dict(overrides), os.environ if env is None else env, "", problems)
+        )
     try:
         cfg = PulseConfig.model_validate(expanded)
     except ValidationError as exc:
@@ -607,7 +636,9 @@ def load_config(
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([f"file not found: {p} (create it, or omit the path to use defaults)"], src) from None
+        raise ConfigError(
+            [f"file not found: {p} (create it, or omit the path to use defaults)"], src
+        ) from None
     except IsADirectoryError:
         raise ConfigError([f"{p} is a directory, not a YAML file"], src) from None
     except UnicodeDecodeError as exc:

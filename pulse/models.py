@@ -9,7 +9,7 @@ mirror the MetaTrader5 package (``TradeDeal``, ``TradePosition``, ``AccountInfo`
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -86,7 +86,7 @@ class DealEntry(IntEnum):
     OUT_BY = 3
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
 
@@ -107,7 +107,7 @@ class Side(str, Enum):
         raise ValueError(f"deal type {deal_type.name} has no side")
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """What a rule asks for, ordered allow < warn < soft_block < hard_block."""
 
     ALLOW = "allow"
@@ -131,13 +131,13 @@ class Action(str, Enum):
 _ACTION_RANK = {Action.ALLOW: 0, Action.WARN: 1, Action.SOFT_BLOCK: 2, Action.HARD_BLOCK: 3}
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
     CRITICAL = "critical"
 
 
-class BehaviorState(str, Enum):
+class BehaviorState(StrEnum):
     GREEN = "green"
     YELLOW = "yellow"
     RED = "red"
@@ -180,14 +180,14 @@ NudgeKind = Literal[
 ]
 
 
-class Driver(str, Enum):
+class Driver(StrEnum):
     """Why a trade was taken, as the trader says in the pre-trade prompt."""
 
     STRATEGY = "strategy"
     EMOTION = "emotion"
 
 
-class JournalKind(str, Enum):
+class JournalKind(StrEnum):
     PRE_TRADE = "pre_trade"
     POST_TRADE = "post_trade"
     NOTE = "note"

@@ -38,6 +38,8 @@ def run_check(args: argparse.Namespace) -> int:
         f"max drawdown {dd}"
     )
     print(f"  confluence weights smc {w[0]:.2f} / wyckoff {w[1]:.2f} / technical {w[2]:.2f}")
-    print(f"  storage {cfg.storage.url.split('://')[0]}, {len(cfg.traders)} trader(s), "
-          f"watchlist {', '.join(cfg.feeds.watchlist.symbols)}")
+    print(
+        f"  storage {cfg.storage.url.split('://')[0]}, {len(cfg.traders)} trader(s), "
+        f"watchlist {', '.join(cfg.feeds.watchlist.symbols)}"
+    )
     return 0
