@@ -16,7 +16,7 @@ CONFIG_YAML = ROOT / "config.yaml"
 
 def test_config_yaml_matches_embedded_defaults() -> None:
     """The shipped config.yaml and the embedded defaults are the same configuration."""
-    assert load_config(CONFIG_YAML) == PulseConfig()
+    assert load_config(CONFIG_YAML, env={}) == PulseConfig()
 
 
 def test_design_defaults() -> None:
