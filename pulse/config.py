@@ -242,6 +242,11 @@ class WyckoffParams(_Section):
     ar_max_retrace: float = Field(default=0.7, gt=0, le=1)
     ar_max_bars: int = Field(default=15, ge=2)
     spring_confirm_bars: int = Field(default=3, ge=1)
+    atr_period: int = Field(default=14, ge=2)
+    climax_range_atr: float = Field(default=1.5, gt=0, description="wide climax bar")
+    climax_close_position: float = Field(default=0.35, gt=0, lt=1)
+    test_tolerance_atr: float = Field(default=0.5, ge=0, description="ST / break band")
+    max_range_bars: int = Field(default=200, ge=10, description="range expires unbroken")
 
 
 class TechnicalParams(_Section):
