@@ -1,0 +1,162 @@
+"""TradeTape: trades kept sorted by open and by close time, for O(recent) look-backs.
+
+Every behaviour rule looks at the *recent* past of an entry: the last losing exits, the
+entries of the last hour, the last ``baseline_entries`` entries, the current streak. With
+trades sorted by time those are a binary search plus a short walk backwards from the
+entry's instant, whatever the length of the history.
+
+:class:`BehaviorEngine` accepts any ``Sequence[Trade]`` in any order and builds a tape from
+it (one sort, close to linear when the input is already in time order). A caller that
+keeps a long history (the kernel) can keep a ``TradeTape`` itself, ``upsert`` each trade
+as it opens and closes (O(log n) search plus a list insert), and pass the tape: then a
+call costs O(log n + recent trades) instead of O(n log n).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable, Iterator
+from collections.abc import Sequence as SequenceABC
+from dataclasses import dataclass
+from datetime import datetime
+from typing import overload
+
+from pulse.models import Trade
+
+__all__ = ["TradeTape", "TradeView"]
+
+
+def _okey(t: Trade) -> tuple[datetime, str]:
+    return (t.open_time, t.trade_id)
+
+
+def _ckey(t: Trade) -> tuple[datetime, str]:
+    assert t.close_time is not None
+    return (t.close_time, t.trade_id)
+
+
+def _open_time(t: Trade) -> datetime:
+    return t.open_time
+
+
+def _close_time(t: Trade) -> datetime:
+    assert t.close_time is not None
+    return t.close_time
+
+
+class TradeTape(SequenceABC[Trade]):
+    """Trades unique by ``trade_id``, sorted by (open time, id) and, for closed ones, by
+    (close time, id). Indexing and iteration follow open order.
+
+    With duplicate ``trade_id`` in the input the last one wins (a trade's newer state
+    replaces its older one, as with :meth:`upsert`).
+    """
+
+    __slots__ = ("_by_id", "_closed", "_open")
+
+    def __init__(self, trades: Iterable[Trade] = ()) -> None:
+        self._by_id: dict[str, Trade] = {t.trade_id: t for t in trades}
+        self._open: list[Trade] = sorted(self._by_id.values(), key=_okey)
+        self._closed: list[Trade] = sorted(
+            (t for t in self._open if t.close_time is not None), key=_ckey
+        )
+
+    # -- Sequence ------------------------------------------------------------------
+    @overload
+    def __getitem__(self, index: int) -> Trade: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Trade]: ...
+    def __getitem__(self, index: int | slice) -> Trade | list[Trade]:
+        return self._open[index]
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def __iter__(self) -> Iterator[Trade]:
+        return iter(self._open)
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, Trade):
+            return self._by_id.get(item.trade_id) == item
+        return False
+
+    # -- updates -------------------------------------------------------------------
+    def get(self, trade_id: str) -> Trade | None:
+        return self._by_id.get(trade_id)
+
+    def upsert(self, trade: Trade) -> None:
+        """Insert ``trade`` or replace the stored trade with the same ``trade_id``."""
+        self.discard(trade.trade_id)
+        self._by_id[trade.trade_id] = trade
+        insort(self._open, trade, key=_okey)
+        if trade.close_time is not None:
+            insort(self._closed, trade, key=_ckey)
+
+    def discard(self, trade_id: str) -> None:
+        """Remove the trade with this id, if any."""
+        old = self._by_id.pop(trade_id, None)
+        if old is None:
+            return
+        i = bisect_left(self._open, _okey(old), key=_okey)
+        del self._open[i]
+        if old.close_time is not None:
+            j = bisect_left(self._closed, _ckey(old), key=_ckey)
+            del self._closed[j]
+
+    @property
+    def closed(self) -> list[Trade]:
+        """Closed trades in (close time, id) order (read-only by convention)."""
+        return self._closed
+
+    def view(self, at: datetime, exclude: Iterable[str] = ()) -> TradeView:
+        """What was known at ``at``: entries opened at or before it, exits at or before it,
+        without the trades in ``exclude`` (the entry being judged)."""
+        return TradeView(
+            self,
+            at,
+            frozenset(exclude),
+            bisect_right(self._open, at, key=_open_time),
+            bisect_right(self._closed, at, key=_close_time),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TradeView:
+    """A tape seen from instant ``at``: entries with ``open_time <= at`` and exits with
+    ``close_time <= at`` (a trade closed later is still open here), minus ``exclude``."""
+
+    tape: TradeTape
+    at: datetime
+    exclude: frozenset[str]
+    entries_hi: int
+    exits_hi: int
+
+    def entries_back(self) -> Iterator[Trade]:
+        """Entries known at ``at``, most recent first."""
+        opened, ex = self.tape._open, self.exclude
+        for i in range(self.entries_hi - 1, -1, -1):
+            t = opened[i]
+            if t.trade_id not in ex:
+                yield t
+
+    def exits_back(self) -> Iterator[Trade]:
+        """Trades closed at or before ``at``, most recent exit first."""
+        closed, ex = self.tape._closed, self.exclude
+        for i in range(self.exits_hi - 1, -1, -1):
+            t = closed[i]
+            if t.trade_id not in ex:
+                yield t
+
+    def count_entries_since(self, start: datetime) -> int:
+        """Entries with ``start <= open_time <= at`` (excluded trades not counted)."""
+        lo = bisect_left(self.tape._open, start, key=_open_time)
+        n = max(0, self.entries_hi - lo)
+        for trade_id in self.exclude:
+            t = self.tape.get(trade_id)
+            if t is not None and start <= t.open_time <= self.at:
+                n -= 1
+        return n
+
+    def narrowed(self, at: datetime, exclude: Iterable[str] = ()) -> TradeView:
+        """The same tape seen from an earlier instant, excluding more trades."""
+        return self.tape.view(at, self.exclude | frozenset(exclude))
