@@ -230,6 +230,8 @@ class SMCParams(_Section):
     ob_max_range_atr: float = Field(default=2.0, gt=0)
     equal_level_atr: float = Field(default=0.1, gt=0)
     displacement_atr: float = Field(default=1.5, gt=0)
+    zone_touch_atr: float = Field(default=0.25, ge=0, description="retest tolerance")
+    zone_max_age_bars: int = Field(default=100, ge=1, description="zones older are ignored")
 
 
 class WyckoffParams(_Section):
@@ -262,6 +264,8 @@ class TechnicalParams(_Section):
     ema_slow: int = Field(default=50, ge=3)
     atr_period: int = Field(default=14, ge=2)
     volume_sma: int = Field(default=20, ge=2)
+    signal_bars: int = Field(default=5, ge=1, description="a cross counts this many bars")
+    volume_spike: float = Field(default=1.5, gt=1, description="x volume SMA")
 
 
 class AnalysisConfig(_Section):
