@@ -1,0 +1,1 @@
+"""Feed tests: MT5 over the fake module, replay."""
