@@ -1,0 +1,1 @@
+"""Alembic migrations of the Pulse database (run with ``pulse db upgrade``)."""

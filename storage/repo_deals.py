@@ -1,0 +1,160 @@
+"""Deals and trades of an account: idempotent deal ingest, trade upserts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from pulse.models import Deal, DealEntry, DealType, Side, Trade
+from storage._sql import chunks, insert
+from storage.engine import DB, transaction
+from storage.schema import deals, trades
+
+__all__ = [
+    "count_deals",
+    "insert_deals",
+    "load_deals",
+    "load_trades",
+    "upsert_trades",
+]
+
+_DEAL_FIELDS = tuple(Deal.model_fields)
+_TRADE_FIELDS = tuple(Trade.model_fields)
+
+
+def _deal_row(account_id: int, d: Deal) -> dict[str, Any]:
+    row = {f: getattr(d, f) for f in _DEAL_FIELDS}
+    row["type"] = int(d.type)
+    row["entry"] = int(d.entry)
+    row["account_id"] = account_id
+    return row
+
+
+def _deal(row: sa.Row[Any]) -> Deal:
+    m = row._mapping
+    data = {f: m[f] for f in _DEAL_FIELDS}
+    data["type"] = DealType(data["type"])
+    data["entry"] = DealEntry(data["entry"])
+    return Deal.model_validate(data)
+
+
+async def insert_deals(db: DB, account_id: int, new_deals: Iterable[Deal]) -> list[Deal]:
+    """Store deals, ignoring tickets already stored; returns the deals that were new.
+
+    INSERT ... ON CONFLICT (account_id, ticket) DO NOTHING, so re-sending a batch (an
+    overlapping poll window, a restart) or two writers sending the same deal store it once.
+    """
+    unique: dict[int, Deal] = {}
+    for d in new_deals:
+        unique.setdefault(d.ticket, d)
+    if not unique:
+        return []
+    inserted: set[int] = set()
+    async with transaction(db) as conn:
+        for part in chunks(list(unique.values())):
+            stmt = (
+                insert(conn, deals)
+                .values([_deal_row(account_id, d) for d in part])
+                .on_conflict_do_nothing(index_elements=[deals.c.account_id, deals.c.ticket])
+                .returning(deals.c.ticket)
+            )
+            inserted.update((await conn.execute(stmt)).scalars())
+    return [d for t, d in unique.items() if t in inserted]
+
+
+async def load_deals(
+    db: DB,
+    account_id: int,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    position_ids: Iterable[int] | None = None,
+) -> list[Deal]:
+    """The account's deals with ``since <= time < until``, in deal order (time, msc, ticket)."""
+    q = sa.select(deals).where(deals.c.account_id == account_id)
+    if since is not None:
+        q = q.where(deals.c.time >= since)
+    if until is not None:
+        q = q.where(deals.c.time < until)
+    if position_ids is not None:
+        q = q.where(deals.c.position_id.in_(list(position_ids)))
+    q = q.order_by(deals.c.time, deals.c.time_msc, deals.c.ticket)
+    async with transaction(db) as conn:
+        rows = (await conn.execute(q)).all()
+    return [_deal(r) for r in rows]
+
+
+async def count_deals(db: DB, account_id: int) -> int:
+    q = sa.select(sa.func.count()).select_from(deals).where(deals.c.account_id == account_id)
+    async with transaction(db) as conn:
+        return int((await conn.execute(q)).scalar_one())
+
+
+def _trade_row(account_id: int, t: Trade) -> dict[str, Any]:
+    row = {f: getattr(t, f) for f in _TRADE_FIELDS}
+    row["side"] = t.side.value
+    row["deal_tickets"] = list(t.deal_tickets)
+    row["account_id"] = account_id
+    return row
+
+
+def _trade(row: sa.Row[Any]) -> Trade:
+    m = row._mapping
+    data = {f: m[f] for f in _TRADE_FIELDS}
+    data["side"] = Side(data["side"])
+    data["deal_tickets"] = tuple(data["deal_tickets"])
+    return Trade.model_validate(data)
+
+
+async def upsert_trades(db: DB, account_id: int, items: Iterable[Trade]) -> int:
+    """Insert or update trades by (account, trade_id); returns how many were written.
+
+    A stored stop loss survives an update that carries none (deals do not know the stop;
+    it may have come from a report import or the position).
+    """
+    rows = [_trade_row(account_id, t) for t in items]
+    if not rows:
+        return 0
+    async with transaction(db) as conn:
+        for part in chunks(rows):
+            stmt = insert(conn, trades).values(list(part))
+            ex = stmt.excluded
+            updates: dict[str, Any] = {
+                f: ex[f] for f in _TRADE_FIELDS if f not in ("trade_id", "stop_loss")
+            }
+            updates["stop_loss"] = sa.func.coalesce(ex.stop_loss, trades.c.stop_loss)
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[trades.c.account_id, trades.c.trade_id], set_=updates
+                )
+            )
+    return len(rows)
+
+
+async def load_trades(
+    db: DB,
+    account_id: int,
+    *,
+    opened_since: datetime | None = None,
+    closed_since: datetime | None = None,
+    open_only: bool = False,
+) -> list[Trade]:
+    """The account's trades, sorted by open time then trade id.
+
+    ``opened_since`` keeps trades opened at or after it; ``closed_since`` keeps trades
+    closed at or after it (open trades are kept too, they may close later).
+    """
+    q = sa.select(trades).where(trades.c.account_id == account_id)
+    if opened_since is not None:
+        q = q.where(trades.c.open_time >= opened_since)
+    if closed_since is not None:
+        q = q.where(sa.or_(trades.c.close_time.is_(None), trades.c.close_time >= closed_since))
+    if open_only:
+        q = q.where(trades.c.close_time.is_(None))
+    q = q.order_by(trades.c.open_time, trades.c.trade_id)
+    async with transaction(db) as conn:
+        rows = (await conn.execute(q)).all()
+    return [_trade(r) for r in rows]
