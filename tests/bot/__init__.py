@@ -1,0 +1,1 @@
+"""Unit tests of the bot process (bot/) and its cogs, with faithful Discord fakes."""
