@@ -84,6 +84,11 @@ def _in_window(s: int, start: int, end: int) -> bool:
     return s >= start or s < end
 
 
+def _flag_sort_key(f: Flag) -> tuple[datetime, int, str, str, float]:
+    """Total order of flags: time, canonical flag order, trade, evidence, confidence."""
+    return (f.at, FLAG_ORDER.index(f.id), f.trade_id or "", f.evidence, f.confidence)
+
+
 class _Unset:
     """Marker type: a value not computed yet."""
 
@@ -254,7 +259,7 @@ class BehaviorEngine:
             if cur is None or (f.confidence, f.evidence) > (cur.confidence, cur.evidence):
                 best[key] = f
         out = [*best.values(), *loose]
-        out.sort(key=lambda f: (f.at, FLAG_ORDER.index(f.id), f.trade_id or "", f.evidence))
+        out.sort(key=_flag_sort_key)
         return out
 
     # ------------------------------------------------------------------ detectors
