@@ -62,6 +62,8 @@ EVERYONE_PERMISSIONS = (
     | PERM_READ_HISTORY | PERM_USE_APP_COMMANDS
 )
 
+INTENT_GUILD_MEMBERS = 1 << 1
+
 # Discord JSON error codes used here.
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_USER = 10013
@@ -168,7 +170,12 @@ class FakeGuild:
             "rate_limit_per_user": 0, "flags": 0,
         }
 
-    def create_payload(self) -> dict[str, Any]:
+    def create_payload(self, intents: int = 0, bot_id: int | None = None) -> dict[str, Any]:
+        """GUILD_CREATE. Like Discord, the member list holds only the bot itself unless
+        the client identified with the privileged GUILD_MEMBERS intent (1 << 1)."""
+        members = [
+            m for m in self.members if intents & INTENT_GUILD_MEMBERS or m.user.id == bot_id
+        ]
         return {
             "id": str(self.id), "name": self.name, "icon": None, "splash": None,
             "discovery_splash": None, "banner": None, "description": None,
@@ -181,7 +188,7 @@ class FakeGuild:
             "features": [], "emojis": [], "stickers": [],
             "roles": [self.everyone().payload()] + [r.payload() for r in self.roles],
             "channels": [self.channel_payload(c) for c in self.channels],
-            "members": [self.member_payload(m) for m in self.members],
+            "members": [self.member_payload(m) for m in members],
             "member_count": len(self.members), "large": False, "unavailable": False,
             "joined_at": "2026-01-01T00:00:00+00:00", "threads": [], "presences": [],
             "voice_states": [], "stage_instances": [], "guild_scheduled_events": [],
@@ -771,8 +778,11 @@ class FakeDiscord:
             if "shard" in d:
                 ready["shard"] = d["shard"]
             await self._send_dispatch(s, "READY", ready)
+            intents = int(d.get("intents", 0))
             for g in self.guilds:
-                await self._send_dispatch(s, "GUILD_CREATE", g.create_payload())
+                await self._send_dispatch(
+                    s, "GUILD_CREATE", g.create_payload(intents, self.bot_user.id)
+                )
         elif op == 6:
             if isinstance(d, dict) and d.get("token") == self.token and d.get("session_id"):
                 s.session_id, s.identified = d["session_id"], True
