@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -85,7 +86,12 @@ def check_url(url: str) -> URL:
     if scheme.startswith("sqlite"):
         db = parsed.database
         if db and db != ":memory:" and not db.startswith("file:"):
-            parent = Path(db).expanduser().resolve().parent
+            path = Path(db).expanduser().resolve()
+            if path.is_dir():
+                raise StorageURLError(
+                    f"storage.url: {path} is a directory; give a file path such as {path}/pulse.db"
+                )
+            parent = path.parent
             if not parent.is_dir():
                 raise StorageURLError(
                     f"storage.url: directory {parent} for the SQLite file does not exist; "
@@ -103,14 +109,19 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let us emit BEGIN ourselves (see _sqlite_on_begin); the driver's implicit BEGIN is
     # deferred and would make concurrent writers fail instead of wait.
     dbapi_connection.isolation_level = None
-    cur = dbapi_connection.cursor()
     try:
-        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")
-        cur.execute("PRAGMA foreign_keys = ON")
-    finally:
-        cur.close()
+        cur = dbapi_connection.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cur.close()
+    except Exception:
+        # e.g. "file is not a database": close it, or its driver thread outlives us.
+        dbapi_connection.close()
+        raise
 
 
 def _sqlite_on_begin(conn: Any) -> None:
@@ -120,7 +131,11 @@ def _sqlite_on_begin(conn: Any) -> None:
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for ``url`` (checked first); SQLite gets WAL, FKs, busy timeout."""
     parsed = check_url(url)
-    engine = create_async_engine(parsed, echo=echo)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        # One shared connection, or every pooled connection would see its own empty DB.
+        kwargs["poolclass"] = StaticPool
+    engine = create_async_engine(parsed, echo=echo, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)

@@ -33,10 +33,9 @@ def test_password_is_not_echoed() -> None:
     assert "s3cret" not in str(e.value)
 
 
-async def test_unopenable_database(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path}"  # a directory, not a file
-    with pytest.raises(StorageError, match="cannot use database"):
-        await upgrade(url)
+async def test_directory_instead_of_file(tmp_path: Path) -> None:
+    with pytest.raises(StorageURLError, match="is a directory"):
+        await upgrade(f"sqlite+aiosqlite:///{tmp_path}")
     with pytest.raises(StorageURLError):
         await open_database("sqlite+pysqlite:///x.db")
 
