@@ -45,6 +45,7 @@ __all__ = [
     "aggregate_ticks",
     "bars_frame",
     "frames_from_stream",
+    "resample_bars",
     "session_bounds",
     "to_epoch_ms",
 ]
@@ -155,7 +156,9 @@ def bars_frame(
     volume: npt.ArrayLike,
 ) -> pd.DataFrame:
     """A bar DataFrame in the feed's shape: UTC ``time`` index, MT5 column names."""
-    index = pd.DatetimeIndex(pd.to_datetime(np.asarray(starts, dtype=np.int64), unit="ms", utc=True))
+    index = pd.DatetimeIndex(
+        pd.to_datetime(np.asarray(starts, dtype=np.int64), unit="ms", utc=True)
+    )
     index.name = "time"
     n = len(index)
     return pd.DataFrame(
@@ -189,7 +192,9 @@ def aggregate_ticks(
     p = np.asarray(prices, dtype=np.float64)
     v = np.zeros(len(p)) if volumes is None else np.asarray(volumes, dtype=np.float64)
     if not (len(t) == len(p) == len(v)):
-        raise ValueError(f"times, prices and volumes differ in length ({len(t)}, {len(p)}, {len(v)})")
+        raise ValueError(
+            f"times, prices and volumes differ in length ({len(t)}, {len(p)}, {len(v)})"
+        )
     if len(t) == 0:
         return bars_frame(np.empty(0, np.int64), [], [], [], [], [], [])
     if np.isnan(p).any():
@@ -209,6 +214,57 @@ def aggregate_ticks(
         np.diff(np.concatenate((firsts, [len(t)]))),
         np.add.reduceat(v, firsts),
     )
+
+
+def resample_bars(
+    bars: pd.DataFrame, timeframe: str, session: SessionSpec | None = None
+) -> pd.DataFrame:
+    """Higher-timeframe bars from lower ones (M1 -> H1 ...), with the same session alignment.
+
+    ``bars`` has a tz-aware index of bar open times and MT5 column names; it must be in
+    time order without NaN prices (the row is named otherwise).
+    """
+    tf_ms = _tf_ms(timeframe)
+    if bars.empty:
+        return bars_frame(np.empty(0, np.int64), [], [], [], [], [], [])
+    missing = [c for c in ("open", "high", "low", "close") if c not in bars.columns]
+    if missing:
+        raise ValueError(f"bars lack column(s) {', '.join(missing)}")
+    t = to_epoch_ms(bars.index)
+    if (np.diff(t) <= 0).any():
+        i = int(np.flatnonzero(np.diff(t) <= 0)[0]) + 1
+        raise ValueError(
+            f"bars must be in strictly increasing time order (row {i}: {bars.index[i]})"
+        )
+    ohlc = bars[["open", "high", "low", "close"]].to_numpy(dtype=np.float64)
+    if np.isnan(ohlc).any():
+        i = int(np.flatnonzero(np.isnan(ohlc).any(axis=1))[0])
+        raise ValueError(f"bars have NaN prices at row {i} ({bars.index[i]})")
+    starts = _bar_starts(t, tf_ms, session or SessionSpec())
+    firsts = np.flatnonzero(np.concatenate(([True], starts[1:] != starts[:-1])))
+    lasts = np.concatenate((firsts[1:] - 1, [len(t) - 1]))
+    ticks = (
+        bars["tick_volume"].to_numpy(dtype=np.int64)
+        if "tick_volume" in bars
+        else np.zeros(len(t), np.int64)
+    )
+    vol = (
+        bars["real_volume"].to_numpy(dtype=np.float64)
+        if "real_volume" in bars
+        else np.zeros(len(t))
+    )
+    out = bars_frame(
+        starts[firsts],
+        ohlc[firsts, 0],
+        np.maximum.reduceat(ohlc[:, 1], firsts),
+        np.minimum.reduceat(ohlc[:, 2], firsts),
+        ohlc[lasts, 3],
+        np.add.reduceat(ticks, firsts),
+        np.add.reduceat(vol, firsts),
+    )
+    if "spread" in bars:
+        out["spread"] = np.minimum.reduceat(bars["spread"].to_numpy(dtype=np.int32), firsts)
+    return out
 
 
 def _tf_ms(timeframe: str) -> int:
@@ -258,8 +314,9 @@ class _Open:
 
     __slots__ = ("c", "end", "h", "lo", "n", "o", "start", "v")
 
-    def __init__(self, start: int, end: int, o: float, h: float, lo: float, c: float,
-                 n: int, v: float) -> None:
+    def __init__(
+        self, start: int, end: int, o: float, h: float, lo: float, c: float, n: int, v: float
+    ) -> None:
         self.start, self.end = start, end
         self.o, self.h, self.lo, self.c, self.n, self.v = o, h, lo, c, n, v
 
@@ -317,8 +374,9 @@ class TickAggregator:
         self.ticks += 1
         return self._roll(t_ms, price, volume)
 
-    def push_many(self, times: Any, prices: npt.ArrayLike,
-                  volumes: npt.ArrayLike | None = None) -> list[AggBar]:
+    def push_many(
+        self, times: Any, prices: npt.ArrayLike, volumes: npt.ArrayLike | None = None
+    ) -> list[AggBar]:
         """Add a chunk of ticks (what a feed poll returns): vectorised, same result as push."""
         t = to_epoch_ms(times)
         p = np.asarray(prices, dtype=np.float64)
@@ -400,7 +458,9 @@ class TickAggregator:
             for tf, tf_ms in self._higher:
                 bar = self._open.get(tf)
                 if bar is None:
-                    start = s if tf_ms >= TIMEFRAME_MS["D1"] else s + ((m1.start - s) // tf_ms) * tf_ms
+                    start = (
+                        s if tf_ms >= TIMEFRAME_MS["D1"] else s + ((m1.start - s) // tf_ms) * tf_ms
+                    )
                     end = e if tf_ms >= TIMEFRAME_MS["D1"] else min(start + tf_ms, e)
                     self._open[tf] = _Open(start, end, m1.o, m1.h, m1.lo, m1.c, m1.n, m1.v)
                 else:
@@ -416,7 +476,9 @@ class TickAggregator:
             bar = self._open.get(tf)
             if bar is not None and bar.end <= now_ms:
                 del self._open[tf]
-                out.append(AggBar(tf, bar.start, bar.o, bar.h, bar.lo, bar.c, bar.n, bar.v, bar.end))
+                out.append(
+                    AggBar(tf, bar.start, bar.o, bar.h, bar.lo, bar.c, bar.n, bar.v, bar.end)
+                )
 
     # -- control ---------------------------------------------------------------------
 
@@ -453,8 +515,17 @@ class TickAggregator:
             return AggBar(timeframe, start, m1.o, m1.h, m1.lo, m1.c, m1.n, m1.v, end)
         if m1 is None or m1.start >= bar.end:
             return AggBar(timeframe, bar.start, bar.o, bar.h, bar.lo, bar.c, bar.n, bar.v, bar.end)
-        return AggBar(timeframe, bar.start, bar.o, max(bar.h, m1.h), min(bar.lo, m1.lo), m1.c,
-                      bar.n + m1.n, bar.v + m1.v, bar.end)
+        return AggBar(
+            timeframe,
+            bar.start,
+            bar.o,
+            max(bar.h, m1.h),
+            min(bar.lo, m1.lo),
+            m1.c,
+            bar.n + m1.n,
+            bar.v + m1.v,
+            bar.end,
+        )
 
 
 def frames_from_stream(bars: Iterable[AggBar]) -> dict[str, pd.DataFrame]:
@@ -467,8 +538,11 @@ def frames_from_stream(bars: Iterable[AggBar]) -> dict[str, pd.DataFrame]:
         rows.sort(key=lambda b: b.time_ms)
         out[tf] = bars_frame(
             np.array([b.time_ms for b in rows], dtype=np.int64),
-            [b.open for b in rows], [b.high for b in rows], [b.low for b in rows],
-            [b.close for b in rows], [b.tick_volume for b in rows],
+            [b.open for b in rows],
+            [b.high for b in rows],
+            [b.low for b in rows],
+            [b.close for b in rows],
+            [b.tick_volume for b in rows],
             [b.real_volume for b in rows],
         )
     return out

@@ -17,6 +17,7 @@ from pulse.ticks import (
     TickAggregator,
     aggregate_ticks,
     frames_from_stream,
+    resample_bars,
     to_epoch_ms,
 )
 
@@ -248,3 +249,18 @@ def test_streaming_equals_batch_property(
     for tf in tfs:
         batch = aggregate_ticks(t, p, np.ones(len(t)), tf, session)
         pd.testing.assert_frame_equal(frames[tf], batch)
+
+
+def test_resample_m1_bars_equals_aggregating_the_ticks(es: pd.DataFrame) -> None:
+    m1 = load_es_m1()
+    t, p, v = es["time_msc"].to_numpy(), es["price"], es["volume"]
+    for tf in ("M5", "M15", "H1", "H4", "D1"):
+        pd.testing.assert_frame_equal(
+            resample_bars(m1, tf, ES_SESSION), aggregate_ticks(t, p, v, tf, ES_SESSION)
+        )
+    broken = m1.iloc[:5].copy()
+    broken.iloc[3, broken.columns.get_loc("high")] = float("nan")
+    with pytest.raises(ValueError, match="NaN prices at row 3"):
+        resample_bars(broken, "M5")
+    with pytest.raises(ValueError, match="increasing time order"):
+        resample_bars(m1.iloc[[1, 0]], "M5")
