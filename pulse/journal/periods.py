@@ -1,13 +1,13 @@
 """Trading day and week boundaries in a trader's timezone (DESIGN.md section 2).
 
 A trading day starts at ``day_reset`` local time; a trading week starts at ``day_reset``
-on the Monday. All bounds are half-open ``[start, end)`` and timezone-aware; the caller
+on the Monday. All bounds are half-open ``[start, end)``, returned in UTC; the caller
 supplies "now", nothing here reads the clock.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 __all__ = ["WEEKDAYS", "day_bounds", "local_day", "week_bounds"]
 
@@ -28,8 +28,9 @@ def local_day(at: datetime, tz: tzinfo, day_reset: time = time(0, 0)) -> date:
 
 
 def _start_of(day: date, tz: tzinfo, day_reset: time) -> datetime:
-    # Wall-clock construction: DST-correct for ZoneInfo zones.
-    return datetime.combine(day, day_reset, tzinfo=tz)
+    # Wall-clock construction (DST-correct for ZoneInfo zones), returned in UTC so that
+    # comparisons and subtractions are exact whatever zone the other operand uses.
+    return datetime.combine(day, day_reset, tzinfo=tz).astimezone(UTC)
 
 
 def day_bounds(at: datetime, tz: tzinfo, day_reset: time = time(0, 0)) -> tuple[datetime, datetime]:

@@ -213,12 +213,15 @@ def build_weekly_summary(
         days.append(DayResult(d, WEEKDAYS[d.weekday()], len(per_day[d]), net, pct))
         if balance is not None:
             balance += net
+    # Best and worst of the days traded (the best of a losing week may be a loss too);
+    # with a single day traded it is "best" when it made money, else "worst".
     best = max(days, key=lambda d: d.net_pnl, default=None)
     worst = min(days, key=lambda d: d.net_pnl, default=None)
-    if best is not None and best.net_pnl <= 0:
-        best = None
-    if worst is not None and worst.net_pnl >= 0:
-        worst = None
+    if len(days) == 1:
+        if days[0].net_pnl > 0:
+            worst = None
+        else:
+            best = None
 
     ins = find_insights(
         insight_records if insight_records is not None else closed,

@@ -49,7 +49,6 @@ SECTIONS = {
     "working orders",
     "results",
     "summary",
-    "trade history report",
 }
 
 DEAL_REQUIRED = ("time", "deal", "symbol", "type", "direction", "volume", "price", "profit")
@@ -122,7 +121,7 @@ class _TableReader(HTMLParser):
 
 
 def _norm_header(text: str) -> str:
-    t = text.casefold().replace("/", "").replace(".", "")
+    t = re.sub(r"\s*/\s*", "", text.casefold()).replace(".", "")
     return re.sub(r"\s+", "_", t.strip())
 
 
@@ -134,8 +133,10 @@ def _expand(row: list[_Cell]) -> list[str]:
     return out
 
 
-def _header_map(row: list[_Cell]) -> dict[str, int]:
+def _header_map(row: list[_Cell]) -> tuple[dict[str, int], dict[str, str]]:
+    """Column index and original label of each normalised header name."""
     cols: dict[str, int] = {}
+    labels: dict[str, str] = {}
     for i, text in enumerate(_expand(row)):
         name = _norm_header(text)
         if not name:
@@ -145,13 +146,15 @@ def _header_map(row: list[_Cell]) -> dict[str, int]:
             key = f"{name}_{n}"
             n += 1
         cols[key] = i
-    return cols
+        labels[key] = text if n == 2 else f"{text} ({n - 1})"
+    return cols, labels
 
 
 @dataclass
 class _Section:
     name: str
     header: dict[str, int] | None = None
+    labels: dict[str, str] = field(default_factory=dict)
     header_text: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
 
@@ -174,7 +177,7 @@ def _sections(rows: list[list[_Cell]]) -> tuple[dict[str, _Section], dict[str, s
                 meta[texts[0].rstrip(":").strip().casefold()] = nonempty[1]
             continue
         if current.header is None:
-            current.header = _header_map(row)
+            current.header, current.labels = _header_map(row)
             current.header_text = [t for t in texts if t]
             continue
         current.rows.append(_expand(row))
@@ -210,8 +213,7 @@ def _number(row: list[str], cols: dict[str, int], name: str, *, empty: float | N
 
 def _parse_deals(sec: _Section, server_tz: tzinfo, problems: list[str]) -> list[Deal]:
     cols = sec.header or {}
-    labels = {"time": "Time", "deal": "Deal", "order": "Order", "volume": "Volume"}
-    labels.update({k: k.title() for k in ("price", "commission", "fee", "swap", "profit")})
+    labels = sec.labels
     deals: list[Deal] = []
     for n, row in enumerate(sec.rows, start=1):
         cells = {name: _cell(row, cols, name) for name in cols}
