@@ -89,13 +89,6 @@ def _flag_sort_key(f: Flag) -> tuple[datetime, int, str, str, float]:
     return (f.at, FLAG_ORDER.index(f.id), f.trade_id or "", f.evidence, f.confidence)
 
 
-class _Unset:
-    """Marker type: a value not computed yet."""
-
-
-_UNSET = _Unset()
-
-
 class Baseline:
     """Median entry volume of the last ``n`` entries."""
 
@@ -104,6 +97,24 @@ class Baseline:
     def __init__(self, size: float, n: int) -> None:
         self.size = size
         self.n = n
+
+
+class _BaselineMemo:
+    """The baseline at one view, computed on first use (most entries never need it)."""
+
+    __slots__ = ("_done", "_engine", "_value", "_view")
+
+    def __init__(self, engine: BehaviorEngine, view: TradeView) -> None:
+        self._engine = engine
+        self._view = view
+        self._done = False
+        self._value: Baseline | None = None
+
+    def get(self) -> Baseline | None:
+        if not self._done:
+            self._value = self._engine._baseline(self._view)
+            self._done = True
+        return self._value
 
 
 class BehaviorEngine:
@@ -136,7 +147,7 @@ class BehaviorEngine:
         """
         tape = history if isinstance(history, TradeTape) else TradeTape(history)
         view = tape.view(entry.open_time, (entry.trade_id,))
-        baseline = self._baseline(view)
+        baseline = _BaselineMemo(self, view)
         flags: list[Flag] = []
         revenge = self._revenge(entry, view, baseline)
         if revenge is not None:
@@ -264,13 +275,13 @@ class BehaviorEngine:
 
     # ------------------------------------------------------------------ detectors
     def _revenge(
-        self, entry: Trade, view: TradeView, baseline: Baseline | _Unset | None = None
+        self, entry: Trade, view: TradeView, baseline: _BaselineMemo | None = None
     ) -> Flag | None:
         """Entry within ``revenge_trade_window`` min after a losing exit and one of: size
         >= ``revenge_size_multiplier`` x baseline, same symbol as the loss, or the
         ``revenge_trade_threshold``-th (or later) entry since that loss.
 
-        ``baseline`` may be :data:`_UNSET`: computed only when a loss is near.
+        The baseline is computed only when a loss is near (``baseline`` may share it).
         """
         c = self.cfg
         window = timedelta(minutes=c.revenge_trade_window)
@@ -285,7 +296,7 @@ class BehaviorEngine:
                 losses.append(t)
         if not losses:
             return None
-        base = self._baseline(view) if isinstance(baseline, _Unset) else baseline
+        base = (baseline or _BaselineMemo(self, view)).get()
         ratio = entry.entry_volume / base.size if base is not None and base.size > 0 else None
         size_hit = (
             base is not None
@@ -323,19 +334,18 @@ class BehaviorEngine:
         )
         return self._flag("revenge", conf, evidence, entry)
 
-    def _overconfidence(
-        self, entry: Trade, view: TradeView, baseline: Baseline | None
-    ) -> Flag | None:
+    def _overconfidence(self, entry: Trade, view: TradeView, memo: _BaselineMemo) -> Flag | None:
         """Size >= ``overconfidence_size_multiplier`` x baseline after a win streak of at
         least ``overconfidence_win_streak`` trades."""
         c = self.cfg
+        streak = self._streak(view, win=True)
+        if streak < c.overconfidence_win_streak:
+            return None
+        baseline = memo.get()
         if baseline is None or baseline.size <= 0:
             return None
         m = c.overconfidence_size_multiplier
         if not _at_least(entry.entry_volume, m * baseline.size):
-            return None
-        streak = self._streak(view, win=True)
-        if streak < c.overconfidence_win_streak:
             return None
         ratio = entry.entry_volume / baseline.size
         s = c.overconfidence_win_streak
@@ -346,9 +356,7 @@ class BehaviorEngine:
         )
         return self._flag("overconfidence", conf, evidence, entry)
 
-    def _fatigue_flag(
-        self, entry: Trade, view: TradeView, baseline: Baseline | None
-    ) -> Flag | None:
+    def _fatigue_flag(self, entry: Trade, view: TradeView, memo: _BaselineMemo) -> Flag | None:
         """Entry at/after ``fatigue_hour`` or before ``fatigue_morning_hour`` local time,
         or outside every ``optimal_hours`` window when those are set."""
         local = entry.open_time.astimezone(self.tz)
@@ -381,7 +389,7 @@ class BehaviorEngine:
             return None
         return self._flag("fatigue", conf, "; ".join(parts), entry)
 
-    def _overtrading(self, entry: Trade, view: TradeView, baseline: Baseline | None) -> Flag | None:
+    def _overtrading(self, entry: Trade, view: TradeView, memo: _BaselineMemo) -> Flag | None:
         """More than ``overtrading_max_entries`` entries (this one included) within the
         last ``overtrading_window_minutes`` minutes (window start inclusive)."""
         c = self.cfg
@@ -475,6 +483,6 @@ class BehaviorEngine:
             if e.open_time < lookback:
                 break
             sub = view.narrowed(e.open_time, (e.trade_id,))
-            if self._revenge(e, sub, _UNSET) is not None:
+            if self._revenge(e, sub) is not None:
                 return e
         return None
