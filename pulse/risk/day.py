@@ -1,0 +1,59 @@
+"""The trading day: it starts at ``day_reset`` (HH:MM) in ``day_reset_timezone``.
+
+Everything "daily" (loss limit, trade count, summaries) uses this day, not the UTC or
+local calendar day. Day starts are computed from wall-clock times through ``zoneinfo`` so
+they follow DST: a 00:00 Europe/Prague reset is 23:00 UTC in winter and 22:00 UTC in
+summer. A reset time that does not exist on a spring-forward day falls on the first
+instant after the gap; an ambiguous one (fall-back) is its first occurrence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from zoneinfo import ZoneInfo
+
+from pulse.config import RiskLimits, hhmm_to_time
+
+__all__ = ["TradingCalendar"]
+
+
+@dataclass(frozen=True)
+class TradingCalendar:
+    """Maps instants to trading days and back."""
+
+    reset: dtime
+    tz: ZoneInfo
+
+    @classmethod
+    def from_limits(cls, limits: RiskLimits) -> TradingCalendar:
+        return cls(hhmm_to_time(limits.day_reset), ZoneInfo(limits.day_reset_timezone))
+
+    def day_start(self, day: date) -> datetime:
+        """The UTC instant at which trading day ``day`` starts."""
+        local = datetime.combine(day, self.reset).replace(tzinfo=self.tz)
+        # Round-trip through UTC normalises a wall time inside a DST gap.
+        return local.astimezone(UTC)
+
+    def day_of(self, at: datetime) -> date:
+        """The trading day that contains instant ``at`` (aware)."""
+        d = at.astimezone(self.tz).date()
+        if at < self.day_start(d):
+            return d - timedelta(days=1)
+        nxt = d + timedelta(days=1)
+        if at >= self.day_start(nxt):
+            return nxt
+        return d
+
+    def next_start(self, day: date) -> datetime:
+        """The UTC instant at which the day after ``day`` starts (= ``day`` ends)."""
+        return self.day_start(day + timedelta(days=1))
+
+    def bounds(self, at: datetime) -> tuple[date, datetime, datetime]:
+        """(day, start, end) of the trading day containing ``at``."""
+        d = self.day_of(at)
+        return d, self.day_start(d), self.next_start(d)
+
+    def describe(self) -> str:
+        return f"{self.reset:%H:%M} {self.tz.key}"

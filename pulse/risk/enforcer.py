@@ -1,0 +1,593 @@
+"""RiskEnforcer: the rules table of DESIGN.md section 3, with its state.
+
+One class, one place per rule. The enforcer is fed, in time order, by the kernel:
+``advance(at)`` (day rollover, lockout expiry), ``on_snapshot`` (balance/equity),
+``on_cash`` (deposits, fees), ``entry_violations`` + ``on_entry`` (a new trade),
+``on_fill`` (balance moves of a trade deal), ``on_trade_closed`` (cooling, streaks), and
+answers ``check(request)`` with a :class:`~pulse.models.Verdict` and
+``override(rule, reason, at)`` with an :class:`OverrideRecord`. State changes that deserve
+a nudge come back as :class:`RiskChange` values; wording of nudges is the kernel's job,
+wording of rule messages is here (they are part of the verdict).
+
+Equity between snapshots: ``balance + floating`` where ``floating`` is the last
+snapshot's ``equity − balance``, reduced by the profit of each closing deal (that
+floating became realised) and reset to 0 when no position is open. Without any snapshot
+this is the realised P&L, as DESIGN.md asks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pulse.config import RiskLimits
+from pulse.models import (
+    Action,
+    Deal,
+    DealEntry,
+    DealType,
+    RuleId,
+    RuleResult,
+    SymbolSpec,
+    Trade,
+    TradeRequest,
+    Verdict,
+)
+from pulse.risk.day import TradingCalendar
+from pulse.risk.state import Lockout, OverrideRecord, RiskState
+from pulse.sizing import lots_for_risk, risk_percent
+
+__all__ = [
+    "HARD_RULES",
+    "SOFT_RULES",
+    "DailyLoss",
+    "Drawdown",
+    "RiskChange",
+    "RiskEnforcer",
+]
+
+SOFT_RULES: frozenset[str] = frozenset({"cooling_period"})
+HARD_RULES: frozenset[str] = frozenset(
+    {"daily_loss", "max_drawdown", "max_trades", "position_size", "stop_loss_required",
+     "consecutive_losses"}
+)
+_DEPOSIT_TYPES = (DealType.BALANCE, DealType.CREDIT, DealType.BONUS)
+_PCT_DECIMALS = 6  # risk % compared after rounding, so 2.0000000001% is 2%
+
+
+def money(x: float) -> str:
+    """``-1207.5`` -> ``"-1,207.50"``."""
+    return f"{x:,.2f}"
+
+
+def pnl(x: float) -> str:
+    """Signed money for P&L: ``100`` -> ``"+100.00"``, ``-3.5`` -> ``"-3.50"``."""
+    return f"{x:+,.2f}"
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def minutes_left(at: datetime, until: datetime) -> int:
+    """Whole minutes remaining, rounded up (a 30 s remainder is "1 more minute")."""
+    return max(0, math.ceil((until - at).total_seconds() / 60.0))
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class RiskChange:
+    """A state change worth telling the trader about; ``kind`` is a nudge kind."""
+
+    kind: str
+    at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DailyLoss:
+    """Where the day stands against its loss limit."""
+
+    pnl: float
+    anchor: float
+    limit: float
+    used_percent: float
+
+    @property
+    def used(self) -> float:
+        return max(0.0, -self.pnl)
+
+
+@dataclass(frozen=True)
+class Drawdown:
+    """Equity against the max-drawdown floor."""
+
+    equity: float
+    floor: float
+    amount: float
+    used_percent: float
+
+    @property
+    def breached(self) -> bool:
+        return self.equity <= self.floor
+
+
+class RiskEnforcer:
+    """Stateful rules table for one trader (see the module docstring)."""
+
+    def __init__(
+        self,
+        limits: RiskLimits,
+        symbols: Mapping[str, SymbolSpec] | None = None,
+        *,
+        initial_balance: float | None = None,
+        display_tz: ZoneInfo | None = None,
+        currency: str = "USD",
+        state: RiskState | None = None,
+    ) -> None:
+        self.limits = limits
+        self.symbols: dict[str, SymbolSpec] = dict(symbols or {})
+        self.calendar = TradingCalendar.from_limits(limits)
+        self.display_tz = display_tz or self.calendar.tz
+        self.currency = currency
+        self.state = state if state is not None else RiskState()
+        if self.state.initial_balance is None:
+            self.state.initial_balance = limits.initial_balance or initial_balance
+        if self.state.balance is None and self.state.initial_balance is not None:
+            self.state.balance = initial_balance or self.state.initial_balance
+            self._peaks()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _local(self, at: datetime) -> str:
+        return at.astimezone(self.display_tz).strftime("%H:%M")
+
+    def _reset_text(self) -> str:
+        return f"{self.limits.day_reset} {self.limits.day_reset_timezone}"
+
+    @property
+    def equity(self) -> float | None:
+        s = self.state
+        return None if s.balance is None else s.balance + s.floating
+
+    def _peaks(self) -> None:
+        s = self.state
+        if s.balance is not None:
+            s.peak_balance = s.balance if s.peak_balance is None else max(s.peak_balance, s.balance)
+            eq = s.balance + s.floating
+            s.peak_equity = eq if s.peak_equity is None else max(s.peak_equity, eq)
+
+    # ------------------------------------------------------------------ day and time
+
+    def advance(self, at: datetime) -> list[RiskChange]:
+        """Move the clock to ``at``: end expired lockouts, roll the trading day over."""
+        s = self.state
+        out: list[RiskChange] = []
+        if s.cooling is not None and s.cooling.until <= at:
+            out.append(RiskChange("cooling_ended", s.cooling.until, {"lockout": s.cooling}))
+            s.cooling = None
+        if s.brk is not None and s.brk.until <= at:
+            out.append(RiskChange("break_ended", s.brk.until, {"lockout": s.brk}))
+            s.brk = None
+        if s.day_end is None or at >= s.day_end:
+            if s.day is not None and s.day_end is not None:
+                out.append(RiskChange("day_end", s.day_end, {"day": s.day}))
+            day, start, end = self.calendar.bounds(at)
+            s.day, s.day_start, s.day_end = day, start, end
+            s.day_start_balance = s.balance
+            s.day_start_equity = self.equity
+            s.deposits_today = 0.0
+            s.entries_today = 0
+            s.daily_warned = False
+            s.daily_block = None
+            s.overrides_today = []
+        out.sort(key=lambda c: c.at)
+        return out
+
+    # ------------------------------------------------------------------ money in
+
+    def on_snapshot(self, balance: float, equity: float, at: datetime) -> list[RiskChange]:
+        """An account snapshot: the authoritative balance and equity."""
+        s = self.state
+        if s.initial_balance is None:
+            s.initial_balance = balance
+        s.balance = balance
+        s.floating = equity - balance
+        s.snapshot_at = at
+        if s.day_start_balance is None:
+            s.day_start_balance = balance
+            s.day_start_equity = equity
+        self._peaks()
+        return self._limits_crossed(at)
+
+    def on_cash(self, deal: Deal) -> list[RiskChange]:
+        """A balance/credit/fee deal: moves the balance; deposits don't count as P&L."""
+        s = self.state
+        if s.snapshot_at is not None and deal.time <= s.snapshot_at:
+            return []  # already inside the snapshot's balance
+        s.balance = (s.balance or 0.0) + deal.net
+        if deal.type in _DEPOSIT_TYPES and s.day_start is not None and deal.time >= s.day_start:
+            s.deposits_today += deal.net
+        self._peaks()
+        return self._limits_crossed(deal.time)
+
+    def on_fill(self, deal: Deal, open_positions: int) -> list[RiskChange]:
+        """A trade deal moved the balance by its net; floating shrinks by closed profit."""
+        s = self.state
+        if s.snapshot_at is not None and deal.time <= s.snapshot_at:
+            return []
+        s.balance = (s.balance or 0.0) + deal.net
+        if open_positions == 0:
+            s.floating = 0.0
+        elif deal.entry is not DealEntry.IN:  # any closing deal: that part of the floating is realised
+            s.floating -= deal.profit
+        self._peaks()
+        return self._limits_crossed(deal.time)
+
+    # ------------------------------------------------------------------ measures
+
+    def daily_loss(self) -> DailyLoss | None:
+        """Day P&L against the limit; None when nothing is known of the balance."""
+        s, lim = self.state, self.limits
+        eq = self.equity
+        if eq is None or s.day_start_balance is None:
+            return None
+        start_eq = s.day_start_equity if s.day_start_equity is not None else s.day_start_balance
+        anchor = {
+            "balance": s.day_start_balance,
+            "equity": start_eq,
+            "max": max(s.day_start_balance, start_eq),
+        }[lim.daily_loss_anchor]
+        base = anchor if lim.daily_loss_base == "day_start" else (s.initial_balance or anchor)
+        limit = base * lim.daily_loss_percent / 100.0
+        if lim.daily_loss_limit is not None:
+            limit = min(limit, lim.daily_loss_limit)
+        pnl = eq - anchor - s.deposits_today
+        used_pct = max(0.0, -pnl) / limit * 100.0 if limit > 0 else 0.0
+        return DailyLoss(pnl=pnl, anchor=anchor, limit=limit, used_percent=round(used_pct, 6))
+
+    def daily_loss_used_percent(self) -> float:
+        d = self.daily_loss()
+        return 0.0 if d is None else d.used_percent
+
+    def drawdown(self) -> Drawdown | None:
+        """Equity against the drawdown floor; None when the rule is off or balance unknown."""
+        s, lim = self.state, self.limits
+        eq = self.equity
+        if eq is None or s.initial_balance is None:
+            return None
+        if lim.max_drawdown_percent is None and lim.max_drawdown_limit is None:
+            return None
+        amounts = []
+        if lim.max_drawdown_percent is not None:
+            amounts.append(s.initial_balance * lim.max_drawdown_percent / 100.0)
+        if lim.max_drawdown_limit is not None:
+            amounts.append(lim.max_drawdown_limit)
+        amount = min(amounts)
+        base = {
+            "static": s.initial_balance,
+            "trailing_balance": s.peak_balance if s.peak_balance is not None else s.initial_balance,
+            "trailing_equity": s.peak_equity if s.peak_equity is not None else s.initial_balance,
+        }[lim.max_drawdown_mode]
+        floor = base - amount
+        used = max(0.0, base - eq) / amount * 100.0
+        return Drawdown(equity=eq, floor=floor, amount=amount, used_percent=round(used, 6))
+
+    def _limits_crossed(self, at: datetime) -> list[RiskChange]:
+        """Daily-loss warn/hit and drawdown transitions after money moved."""
+        s, out = self.state, []
+        d = self.daily_loss()
+        if d is not None and s.day_end is not None:
+            if d.used_percent >= 100.0 and s.daily_block is None:
+                s.daily_block = Lockout(
+                    rule="daily_loss", start=at, until=s.day_end, loss=-d.used,
+                    loss_percent=d.used_percent,
+                )
+                s.daily_warned = True
+                out.append(RiskChange("daily_loss_hit", at, {"daily": d}))
+            elif d.used_percent >= self.limits.daily_loss_warn_percent and not s.daily_warned:
+                s.daily_warned = True
+                out.append(RiskChange("daily_loss_warning", at, {"daily": d}))
+        dd = self.drawdown()
+        if dd is not None:
+            if dd.breached and not s.drawdown_hit:
+                s.drawdown_hit = True
+                out.append(RiskChange("drawdown_hit", at, {"drawdown": dd}))
+            elif not dd.breached:
+                s.drawdown_hit = False
+                if dd.used_percent >= self.limits.daily_loss_warn_percent and not s.drawdown_warned:
+                    s.drawdown_warned = True
+                    out.append(RiskChange("drawdown_warning", at, {"drawdown": dd}))
+        return out
+
+    # ------------------------------------------------------------------ trades
+
+    def entry_violations(
+        self, at: datetime, *, new_trade: bool, symbol: str = "", volume: float = 0.0,
+        price: float = 0.0, stop: float | None = None,
+    ) -> list[RuleResult]:
+        """Rules an entry deal broke at ``at`` (state before the entry is counted)."""
+        out: list[RuleResult] = []
+        s, lim = self.state, self.limits
+        d = self.daily_loss()
+        if s.daily_block is not None or (d is not None and d.used_percent >= 100.0):
+            out.append(RuleResult(
+                rule="daily_loss", action=Action.HARD_BLOCK,
+                message="entered after the daily loss limit was reached",
+            ))
+        dd = self.drawdown()
+        if dd is not None and dd.breached:
+            out.append(RuleResult(
+                rule="max_drawdown", action=Action.HARD_BLOCK,
+                message=f"entered with equity {money(dd.equity)} at or below the "
+                f"drawdown floor {money(dd.floor)}",
+            ))
+        if new_trade and s.entries_today >= lim.max_trades_per_day:
+            out.append(RuleResult(
+                rule="max_trades", action=Action.HARD_BLOCK,
+                message=f"{ordinal(s.entries_today + 1)} entry today, the maximum is "
+                f"{lim.max_trades_per_day}",
+            ))
+        if s.cooling is not None and s.cooling.active(at) and not s.cooling.overridden:
+            out.append(RuleResult(
+                rule="cooling_period", action=Action.SOFT_BLOCK,
+                message=f"entered during the cooling period (until "
+                f"{self._local(s.cooling.until)}) without an override",
+            ))
+        if s.brk is not None and s.brk.active(at):
+            out.append(RuleResult(
+                rule="consecutive_losses", action=Action.HARD_BLOCK,
+                message=f"entered during the break after {s.brk.streak} losses in a row "
+                f"(until {self._local(s.brk.until)})",
+            ))
+        spec, bal = self.symbols.get(symbol), s.balance
+        if stop is not None and volume > 0 and spec is not None and bal is not None and bal > 0:
+            pct = round(risk_percent(volume, price, stop, spec, bal), _PCT_DECIMALS)
+            if pct > lim.max_position_size:
+                out.append(RuleResult(
+                    rule="position_size", action=Action.HARD_BLOCK,
+                    message=f"risked {pct:.2f}% of balance, above the "
+                    f"{lim.max_position_size:g}% maximum",
+                ))
+        return out
+
+    def on_entry(self, at: datetime) -> list[RiskChange]:
+        """Count a new trade (opened or reversed) for the day."""
+        s, lim = self.state, self.limits
+        s.entries_today += 1
+        n, mx = s.entries_today, lim.max_trades_per_day
+        if n == mx - 1:
+            return [RiskChange("last_trade", at, {"entries": n, "max": mx})]
+        if n == mx:
+            return [RiskChange("max_trades_hit", at, {"entries": n, "max": mx})]
+        return []
+
+    def on_trade_closed(self, trade: Trade) -> list[RiskChange]:
+        """Streaks, cooling and break after a trade closed."""
+        s, lim = self.state, self.limits
+        at = trade.close_time
+        assert at is not None
+        out: list[RiskChange] = []
+        net = trade.net_pnl
+        if net < 0:
+            s.consecutive_losses += 1
+        else:
+            s.consecutive_losses = 0
+            return out
+        base = s.day_start_balance or s.balance or 0.0
+        loss_pct = -net / base * 100.0 if base > 0 else 0.0
+        if lim.cooling_period_minutes > 0 and round(loss_pct, _PCT_DECIMALS) >= lim.cooling_trigger_loss_percent:
+            s.cooling = Lockout(
+                rule="cooling_period", start=at,
+                until=at + timedelta(minutes=lim.cooling_period_minutes),
+                trade_id=trade.trade_id, loss=net, loss_percent=loss_pct,
+            )
+            out.append(RiskChange("cooling_started", at, {"lockout": s.cooling, "trade": trade}))
+        if s.consecutive_losses >= lim.max_consecutive_losses and lim.consecutive_loss_break_minutes > 0:
+            s.brk = Lockout(
+                rule="consecutive_losses", start=at,
+                until=at + timedelta(minutes=lim.consecutive_loss_break_minutes),
+                trade_id=trade.trade_id, loss=net, loss_percent=loss_pct,
+                streak=s.consecutive_losses,
+            )
+            out.append(RiskChange("break_started", at, {"lockout": s.brk, "trade": trade}))
+        return out
+
+    # ------------------------------------------------------------------ the rules
+
+    def _position_size(self, symbol: str, volume: float, price: float, stop: float) -> RuleResult | None:
+        spec = self.symbols.get(symbol)
+        bal = self.state.balance
+        if spec is None:
+            return RuleResult(
+                rule="position_size", action=Action.WARN,
+                message=f"No symbol spec for {symbol}: risk per trade not checked.",
+            )
+        if bal is None or bal <= 0:
+            return RuleResult(
+                rule="position_size", action=Action.WARN,
+                message="Balance unknown: risk per trade not checked.",
+            )
+        pct = round(risk_percent(volume, price, stop, spec, bal), _PCT_DECIMALS)
+        mx = self.limits.max_position_size
+        if pct > mx:
+            lots = lots_for_risk(mx, price, stop, spec, bal)
+            fix = (
+                f" Reduce to {lots:g} lots or less." if lots >= spec.volume_min
+                else " Even the minimum lot is too much with this stop: tighten it."
+            )
+            return RuleResult(
+                rule="position_size", action=Action.HARD_BLOCK,
+                message=f"This trade risks {pct:.2f}% of balance, above your {mx:g}% maximum.{fix}",
+            )
+        return None
+
+    def request_risk_percent(self, request: TradeRequest) -> float | None:
+        spec = self.symbols.get(request.symbol)
+        bal = self.state.balance
+        if spec is None or request.sl is None or bal is None or bal <= 0:
+            return None
+        return risk_percent(request.volume, request.price, request.sl, spec, bal)
+
+    def rules_now(self, at: datetime) -> list[RuleResult]:
+        """The rules that speak at ``at`` regardless of the request (lockouts, limits)."""
+        s, lim = self.state, self.limits
+        out: list[RuleResult] = []
+        d = self.daily_loss()
+        blk = s.daily_block
+        if blk is not None or (d is not None and d.used_percent >= 100.0):
+            used = d.used if d is not None else -blk.loss if blk is not None else 0.0
+            lim_amt = d.limit if d is not None else 0.0
+            if blk is not None and used < lim_amt:
+                what = (f"Daily loss limit was reached at {self._local(blk.start)} "
+                        f"({money(blk.loss)} {self.currency}); the day is at "
+                        f"{money(-used)} now.")
+            else:
+                what = (f"Daily loss limit reached: -{money(used)} of {money(lim_amt)} "
+                        f"{self.currency}.")
+            out.append(RuleResult(
+                rule="daily_loss", action=Action.HARD_BLOCK,
+                message=f"{what} Trading is blocked until the day resets at "
+                f"{self._reset_text()}.",
+            ))
+        elif d is not None and d.used_percent >= lim.daily_loss_warn_percent:
+            left = d.limit - d.used
+            out.append(RuleResult(
+                rule="daily_loss", action=Action.WARN,
+                message=f"Daily loss at {d.used_percent:.0f}% of your limit: -{money(d.used)} of "
+                f"{money(d.limit)} {self.currency}; {money(left)} left before you're done for the day.",
+            ))
+        dd = self.drawdown()
+        if dd is not None:
+            if dd.breached:
+                out.append(RuleResult(
+                    rule="max_drawdown", action=Action.HARD_BLOCK,
+                    message=f"Equity {money(dd.equity)} is at or below your max-drawdown floor "
+                    f"{money(dd.floor)} ({lim.max_drawdown_mode.replace('_', ' ')}). Trading is blocked.",
+                ))
+            elif dd.used_percent >= lim.daily_loss_warn_percent:
+                out.append(RuleResult(
+                    rule="max_drawdown", action=Action.WARN,
+                    message=f"Equity {money(dd.equity)} is {money(dd.equity - dd.floor)} above your "
+                    f"max-drawdown floor {money(dd.floor)} ({dd.used_percent:.0f}% of the room used).",
+                ))
+        n, mx = s.entries_today, lim.max_trades_per_day
+        if n >= mx:
+            out.append(RuleResult(
+                rule="max_trades", action=Action.HARD_BLOCK,
+                message=f"You've made {n} of {mx} trades today. Trading is blocked until the day "
+                f"resets at {self._reset_text()}.",
+            ))
+        elif n == mx - 1:
+            out.append(RuleResult(
+                rule="max_trades", action=Action.WARN,
+                message=f"This would be your {ordinal(n + 1)} and last trade today (max {mx}). Make it count.",
+            ))
+        c = s.cooling
+        if c is not None and c.active(at):
+            mins = minutes_left(at, c.until)
+            if c.overridden:
+                out.append(RuleResult(
+                    rule="cooling_period", action=Action.WARN,
+                    message=f"Cooling period overridden at {self._local(c.overridden_at or at)} "
+                    f"(\"{c.override_reason}\"); it would have ended in {plural(mins, 'minute')}.",
+                ))
+            else:
+                out.append(RuleResult(
+                    rule="cooling_period", action=Action.SOFT_BLOCK,
+                    message=f"Cooling period active for {mins} more minute{'' if mins == 1 else 's'} "
+                    f"after that -{c.loss_percent:.1f}% loss. Take a breath.",
+                ))
+        b = s.brk
+        if b is not None and b.active(at):
+            mins = minutes_left(at, b.until)
+            out.append(RuleResult(
+                rule="consecutive_losses", action=Action.HARD_BLOCK,
+                message=f"{b.streak} losses in a row: break until {self._local(b.until)} "
+                f"({plural(mins, 'minute')} left). This one cannot be overridden.",
+            ))
+        return out
+
+    def check(self, request: TradeRequest) -> Verdict:
+        """The pre-trade verdict for ``request`` at ``request.time`` (call ``advance`` first)."""
+        rules = self.rules_now(request.time)
+        if request.sl is None:
+            if self.limits.require_stop_loss:
+                rules.append(RuleResult(
+                    rule="stop_loss_required", action=Action.HARD_BLOCK,
+                    message="No stop loss: every trade needs one. Set a stop, then check again.",
+                ))
+        else:
+            pos = self._position_size(request.symbol, request.volume, request.price, request.sl)
+            if pos is not None:
+                rules.append(pos)
+        rules.sort(key=lambda r: _RULE_ORDER[r.rule])
+        action = Action.strongest([r.action for r in rules])
+        return Verdict(
+            at=request.time,
+            allowed=not action.blocks,
+            action=action,
+            rules=tuple(rules),
+            request=request,
+            risk_percent=self.request_risk_percent(request),
+        )
+
+    def override(self, rule: str, reason: str, at: datetime) -> OverrideRecord:
+        """Lift a soft block with a reason; hard blocks and reasonless requests are refused."""
+        s = self.state
+        reason = reason.strip()
+
+        def answer(accepted: bool, message: str) -> OverrideRecord:
+            rec = OverrideRecord(at=at, rule=rule, reason=reason, accepted=accepted, message=message)
+            s.overrides_today = [*s.overrides_today, rec]
+            return rec
+
+        if rule not in _RULE_ORDER:
+            return answer(False, f"Unknown rule {rule!r}; rules are {', '.join(_RULE_ORDER)}.")
+        if rule in HARD_RULES:
+            why = next((r.message for r in self.rules_now(at) if r.rule == rule), "")
+            if "cannot be overridden" in why:
+                return answer(False, why)
+            return answer(False, f"Refused: {rule} is a hard block and cannot be overridden."
+                          + (f" {why}" if why else ""))
+        c = s.cooling
+        if c is None or not c.active(at):
+            return answer(False, "No cooling period is active: nothing to override.")
+        if c.overridden:
+            return answer(False, f"The cooling period was already overridden at {self._local(c.overridden_at or at)}.")
+        if not reason:
+            return answer(
+                False, "An override needs a reason: say why this setup is worth cutting the "
+                "cooling period short.",
+            )
+        s.cooling = c.model_copy(update={"overridden_at": at, "override_reason": reason})
+        mins = minutes_left(at, c.until)
+        return answer(
+            True, f"Cooling period overridden with {plural(mins, 'minute')} left (\"{reason}\"). "
+            "Recorded in your journal; it costs behaviour points.",
+        )
+
+    def active_lockouts(self, at: datetime) -> list[Lockout]:
+        s = self.state
+        return [lk for lk in (s.daily_block, s.cooling, s.brk) if lk is not None and lk.active(at)]
+
+
+_RULE_ORDER: dict[str, int] = {
+    r: i
+    for i, r in enumerate((
+        "daily_loss", "max_drawdown", "max_trades", "cooling_period", "position_size",
+        "stop_loss_required", "consecutive_losses",
+    ))
+}
+_ALL_RULES: tuple[RuleId, ...] = (
+    "daily_loss", "max_drawdown", "max_trades", "cooling_period", "position_size",
+    "stop_loss_required", "consecutive_losses",
+)
