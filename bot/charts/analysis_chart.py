@@ -55,6 +55,7 @@ DPI = 100
 MAX_ZONES = 6  # per zone kind (order blocks, fair value gaps)
 MAX_BREAKS = 8
 MAX_WYCKOFF_LABELS = 14
+MAX_RANGES = 3
 
 BG = "#131722"
 GRID = "#2a2e39"
@@ -281,23 +282,53 @@ def _draw_swings(ax: Axes, ev: pd.DataFrame, index: pd.DatetimeIndex, span: floa
             )
 
 
-def _latest_range(ev: pd.DataFrame, index: pd.DatetimeIndex, phase: str | None) -> pd.Series | None:
-    """The trading range to box: the latest one known in the window, or the latest known
-    before it while the current phase is still inside that side's structure."""
+def _in_range_phase(phase: str, side: int) -> bool:
+    """Phases A-C: price is still inside the trading range of that side's structure."""
+    prefix = "accumulation_" if side > 0 else "distribution_"
+    return phase in (prefix + "A", prefix + "B", prefix + "C")
+
+
+def _ranges(
+    ev: pd.DataFrame, index: pd.DatetimeIndex, phase: str | pd.Series | None
+) -> list[tuple[pd.Series, float]]:
+    """Trading ranges to box, with the x where each box ends.
+
+    Boxed: ranges known inside the window (the last ``MAX_RANGES``), and the latest one
+    known before it while the phase at the window's end is still inside that structure.
+    A box ends where its structure leaves the range (per-bar ``phase`` Series), else at
+    the first sign of strength/weakness of its side, else at the window's right edge.
+    """
     ranges = ev[ev["kind"] == "TR"]
     if ranges.empty:
-        return None
-    known = _positions(index, ranges["time"])
+        return []
     n = len(index)
-    in_window = np.flatnonzero((known >= 0) & (known <= n - 1))
-    if in_window.size:
-        return ranges.iloc[int(in_window[-1])]
-    side = 1 if phase and phase.startswith("accumulation") else None
-    side = -1 if phase and phase.startswith("distribution") else side
-    if side is None:
-        return None
-    earlier = np.flatnonzero((known < 0) & (ranges["direction"].to_numpy() == side))
-    return ranges.iloc[int(earlier[-1])] if earlier.size else None
+    known = _positions(index, ranges["time"])
+    sides = ranges["direction"].to_numpy(dtype=int)
+    chosen = list(np.flatnonzero((known >= 0) & (known <= n - 1))[-MAX_RANGES:])
+    last = phase.iloc[-1] if isinstance(phase, pd.Series) and len(phase) else phase
+    if isinstance(last, str):
+        for side in (1, -1):
+            if _in_range_phase(last, side):
+                earlier = np.flatnonzero((known < 0) & (sides == side))
+                if earlier.size and int(earlier[-1]) not in chosen:
+                    chosen.insert(0, int(earlier[-1]))
+    out: list[tuple[pd.Series, float]] = []
+    breaks = ev[ev["kind"].isin(["SOS", "SOW"])]
+    for i in chosen:
+        row = ranges.iloc[i]
+        side = int(row["direction"])
+        end = n - 0.5
+        if isinstance(phase, pd.Series) and len(phase):
+            after = phase[phase.index >= row["time"]]
+            left = np.flatnonzero(~after.map(lambda ph, s=side: _in_range_phase(ph, s)))
+            if left.size:
+                end = min(end, _positions(index, pd.Series([after.index[left[0]]]))[0] + 0.5)
+        else:
+            own = breaks[(breaks["direction"] == side) & (breaks["time"] > row["time"])]
+            if len(own):
+                end = min(end, _positions(index, own["time"].iloc[:1])[0] + 0.5)
+        out.append((row, float(end)))
+    return out
 
 
 def _label_above(kind: str, direction: int) -> bool:
@@ -309,7 +340,11 @@ def _label_above(kind: str, direction: int) -> bool:
 
 
 def _draw_wyckoff(
-    ax: Axes, ev: pd.DataFrame, window: pd.DataFrame, span: float, phase: str | None
+    ax: Axes,
+    ev: pd.DataFrame,
+    window: pd.DataFrame,
+    span: float,
+    phase: str | pd.Series | None,
 ) -> tuple[float, float]:
     """Range box and event labels; returns the lowest and highest label position."""
     index = pd.DatetimeIndex(window.index)
@@ -317,15 +352,16 @@ def _draw_wyckoff(
     ylo = yhi = float(window["Close"].iloc[-1])
     if ev.empty:
         return ylo, yhi
-    row = _latest_range(ev, index, phase)
-    if row is not None:
+    for row, end in _ranges(ev, index, phase):
         color = BULL if int(row["direction"]) > 0 else BEAR
         x0 = _positions(index, pd.Series([row["origin"]]))[0]
         xs = max(float(x0), 0.0) - 0.4
+        if end <= xs:
+            continue
         ax.add_patch(
             Rectangle(
                 (xs, float(row["bottom"])),
-                n - 0.5 - xs,
+                end - xs,
                 float(row["top"]) - float(row["bottom"]),
                 fill=False,
                 edgecolor=color,
@@ -378,21 +414,28 @@ def render_chart(
     wyckoff_events: pd.DataFrame | None = None,
     title: str | None = None,
     subtitle: str | None = None,
-    wyckoff_phase: str | None = None,
+    wyckoff_phase: str | pd.Series | None = None,
     last_n: int = 120,
 ) -> None:
     """Write the annotated PNG of the last ``last_n`` bars to ``out`` (path or binary file).
 
     ``bars``: lowercase OHLC(V) columns, DatetimeIndex (rows without prices are skipped).
     Events: DESIGN.md section 6 frames (SMC kinds of ``pulse.analysis.smc``, Wyckoff kinds
-    of ``pulse.analysis.wyckoff``); either may be None. ``wyckoff_phase`` (the phase at the
-    last bar) lets an older trading range stay boxed while its structure is live.
+    of ``pulse.analysis.wyckoff``); either may be None. ``wyckoff_phase`` (the per-bar phase
+    Series, or just the phase at the last bar) ends each trading-range box where its
+    structure left the range, and keeps an older range boxed while it is still live.
     Raises ValueError on unusable bars.
     """
     window = _window(bars, last_n)
     smc = _clean_events(smc_events)
     wy = _clean_events(wyckoff_events)
     span = float(window["High"].max() - window["Low"].min()) or 1.0
+    phase = wyckoff_phase
+    if isinstance(phase, pd.Series) and len(phase):
+        pidx = pd.DatetimeIndex(phase.index)
+        if pidx.tz is not None:
+            pidx = pidx.tz_convert("UTC").tz_localize(None)
+        phase = phase[np.asarray(pidx <= window.index[-1])]  # nothing after the last bar
     with _LOCK:
         has_volume = "Volume" in window
         extra: dict[str, Any] = {"panel_ratios": (5, 1)} if has_volume else {}
@@ -419,7 +462,7 @@ def render_chart(
             _draw_zones(ax, smc, index, "fvg")
             _draw_breaks(ax, smc, index)
             _draw_swings(ax, smc, index, span)
-            label_lo, label_hi = _draw_wyckoff(ax, wy, window, span, wyckoff_phase)
+            label_lo, label_hi = _draw_wyckoff(ax, wy, window, span, phase)
             lo = min(float(window["Low"].min()) - 0.06 * span, label_lo)
             hi = max(float(window["High"].max()) + 0.06 * span, label_hi)
             ax.set_ylim(lo, hi)
@@ -476,7 +519,8 @@ class ChartInputs:
     wyckoff_events: pd.DataFrame | None
     title: str | None
     subtitle: str | None
-    wyckoff_phase: str | None
+    wyckoff_phase: pd.Series | None  # per bar, up to the chart's last bar
+    phase_now: str | None  # at the chart's last bar
 
 
 def chart_inputs(
@@ -508,6 +552,7 @@ def chart_inputs(
     bits: list[str] = []
     phase = _get(wy_part, "phase") if wy_part is not None else None
     last_phase: str | None = None
+    upto: pd.Series | None = None
     if isinstance(phase, pd.Series) and len(phase):
         upto = phase[phase.index <= bars.index[-1]] if len(bars) else phase
         last_phase = str(upto.iloc[-1]) if len(upto) else None
@@ -516,7 +561,7 @@ def chart_inputs(
     reasons = _get(scored, "reasons")
     if isinstance(reasons, list | tuple) and reasons:
         bits.append(" + ".join(str(r) for r in list(reasons)[:3]))
-    return ChartInputs(smc, wy, title, "  ·  ".join(bits) or None, last_phase)
+    return ChartInputs(smc, wy, title, "  ·  ".join(bits) or None, upto, last_phase)
 
 
 def render_analysis_chart(

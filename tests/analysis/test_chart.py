@@ -59,7 +59,7 @@ def test_real_bars_with_events_make_an_embed_sized_png(eurusd: pd.DataFrame) -> 
         smc_events=smc,
         wyckoff_events=wy.events,
         title=score_title("EURUSD", "H1", 82, "long", "high"),
-        wyckoff_phase=str(wy.phase.iloc[-1]),
+        wyckoff_phase=wy.phase,
     )
     assert img.format == "PNG"
     assert img.size == (1200, 700)
@@ -101,7 +101,8 @@ def test_adapter_renders_a_confluence_analysis_to_a_file(
     x = chart_inputs(analysis, eurusd, timeframe="H1")
     latest = analysis.score_at(-1)
     assert x.title == score_title("EURUSD", "H1", latest.score, latest.direction, latest.grade)
-    assert x.wyckoff_phase == analysis.wyckoff.phase.iloc[-1]
+    assert x.phase_now == analysis.wyckoff.phase.iloc[-1]
+    assert x.wyckoff_phase is not None and x.wyckoff_phase.index[-1] == eurusd.index[-1]
     assert x.subtitle is not None and latest.reasons[0] in x.subtitle
     assert x.smc_events is analysis.smc.events
     out = tmp_path / "score.png"
@@ -113,6 +114,8 @@ def test_adapter_renders_a_confluence_analysis_to_a_file(
     x_early = chart_inputs(analysis, earlier, timeframe="H1")
     s = analysis.score_at(4199)
     assert x_early.title == score_title("EURUSD", "H1", s.score, s.direction, s.grade)
+    assert x_early.wyckoff_phase is not None
+    assert x_early.wyckoff_phase.index[-1] == earlier.index[-1]
 
 
 def test_gaps_nan_rows_no_volume_and_short_series(eurusd: pd.DataFrame) -> None:
