@@ -23,12 +23,15 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import discord
+import discord.gateway
+import discord.http
+import yarl
 from discord.ext import commands
 
 from bot.sync import SyncOutcome, SyncState, default_state_path, sync_if_changed
@@ -108,6 +111,40 @@ def install_redaction(secrets: Iterable[str], logger: logging.Logger | None = No
     for handler in (logger or logging.getLogger()).handlers:
         handler.addFilter(flt)
     return flt
+
+
+# --------------------------------------------------------------------------- endpoints
+
+#: Environment overrides of Discord's endpoints: for a REST rate-limit proxy in front of
+#: Discord, and for running the real process against tests' fake Discord.
+API_BASE_ENV = "PULSE_DISCORD_API_BASE"
+GATEWAY_ENV = "PULSE_DISCORD_GATEWAY"
+
+
+def apply_endpoint_overrides(env: Mapping[str, str]) -> list[str]:
+    """Point discord.py at other REST/gateway endpoints when the env says so.
+
+    Returns what was changed (for the start-up log). Bad URLs raise ConfigError.
+    """
+    changed: list[str] = []
+    problems: list[str] = []
+    api = env.get(API_BASE_ENV, "").strip().rstrip("/")
+    gateway = env.get(GATEWAY_ENV, "").strip()
+    if api and not api.startswith(("http://", "https://")):
+        problems.append(f"{API_BASE_ENV}: must be an http(s) URL like "
+                        f"https://discord.com/api/v10, got {api!r}")
+    if gateway and not gateway.startswith(("ws://", "wss://")):
+        problems.append(f"{GATEWAY_ENV}: must be a ws(s) URL like "
+                        f"wss://gateway.discord.gg/, got {gateway!r}")
+    if problems:  # validate both before changing either
+        raise ConfigError(problems, source="environment")
+    if api:
+        discord.http.Route.BASE = api
+        changed.append(f"REST {api}")
+    if gateway:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+        changed.append(f"gateway {gateway}")
+    return changed
 
 
 # --------------------------------------------------------------------------- shutdown
@@ -331,7 +368,7 @@ def run(
     config_path: Path | None,
     *,
     force_sync: bool = False,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> int:
     """``pulse run``: load config and token, configure logging, serve until stopped.
 
@@ -339,10 +376,14 @@ def run(
     per problem and exits 2); a rejected token also exits 2; a connection failure
     exits 1 with one line.
     """
+    environ: Mapping[str, str] = os.environ if env is None else env
     config = load_config(config_path)
-    token = require_token(Secrets.from_env(os.environ if env is None else env))
+    token = require_token(Secrets.from_env(environ))
+    endpoints = apply_endpoint_overrides(environ)
     discord.utils.setup_logging(level=getattr(logging, config.system.log_level))
     install_redaction([token])
+    for endpoint in endpoints:
+        log.info("Discord endpoint override: %s", endpoint)
     bot = PulseBot(config, force_sync=force_sync)
     try:
         asyncio.run(serve(bot, token))

@@ -6,6 +6,9 @@ import asyncio
 import logging
 from pathlib import Path
 
+import discord
+import discord.gateway
+import discord.http
 import pytest
 
 from bot.app import (
@@ -13,6 +16,7 @@ from bot.app import (
     PulseBot,
     RedactFilter,
     ShutdownSequence,
+    apply_endpoint_overrides,
     require_token,
 )
 from bot.cli import main
@@ -30,6 +34,35 @@ def test_missing_token_is_one_clear_line_and_exit_2(
     assert len(lines) == 1, err
     assert lines[0].startswith("environment: DISCORD_TOKEN is not set")
     assert "Traceback" not in err and out == ""
+
+
+def test_bad_endpoint_override_is_one_line_exit_2_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DISCORD_TOKEN", "x.y.z")
+    monkeypatch.setenv("PULSE_DISCORD_API_BASE", "http://127.0.0.1:9/api/v10")
+    monkeypatch.setenv("PULSE_DISCORD_GATEWAY", "gateway.example")
+    before = discord.http.Route.BASE
+    assert main(["run"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        "environment: PULSE_DISCORD_GATEWAY: must be a ws(s) URL like wss://gateway.discord.gg/, "
+        "got 'gateway.example'"
+    ]
+    assert before == discord.http.Route.BASE
+
+
+def test_endpoint_overrides_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY",
+                        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    changed = apply_endpoint_overrides({"PULSE_DISCORD_API_BASE": "http://127.0.0.1:1/api/v10/",
+                                        "PULSE_DISCORD_GATEWAY": "ws://127.0.0.1:1/gateway"})
+    assert changed == ["REST http://127.0.0.1:1/api/v10", "gateway ws://127.0.0.1:1/gateway"]
+    assert discord.http.Route("GET", "/users/@me").url == "http://127.0.0.1:1/api/v10/users/@me"
+    assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == "ws://127.0.0.1:1/gateway"
+    assert apply_endpoint_overrides({}) == []
 
 
 def test_blank_token_counts_as_missing() -> None:
