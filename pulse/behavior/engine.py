@@ -202,23 +202,27 @@ class BehaviorEngine:
             return BehaviorState.YELLOW
         return BehaviorState.RED
 
-    def win_streak(self, history: Sequence[Trade]) -> int:
-        """Consecutive winning closed trades, counted back from the latest exit."""
-        return self._streak(self._full_view(history), win=True)
+    def win_streak(self, history: Sequence[Trade], at: datetime | None = None) -> int:
+        """Consecutive winning closed trades, counted back from the latest exit (at or
+        before ``at`` when given)."""
+        return self._streak(self._view_at(history, at), win=True)
 
-    def loss_streak(self, history: Sequence[Trade]) -> int:
-        """Consecutive losing closed trades, counted back from the latest exit."""
-        return self._streak(self._full_view(history), win=False)
+    def loss_streak(self, history: Sequence[Trade], at: datetime | None = None) -> int:
+        """Consecutive losing closed trades, counted back from the latest exit (at or
+        before ``at`` when given)."""
+        return self._streak(self._view_at(history, at), win=False)
 
-    def baseline_size(self, history: Sequence[Trade]) -> float | None:
-        """Median entry volume of the last ``baseline_entries`` entries; None with fewer
-        than ``baseline_min_entries``."""
-        b = self._baseline(self._full_view(history))
+    def baseline_size(self, history: Sequence[Trade], at: datetime | None = None) -> float | None:
+        """Median entry volume of the last ``baseline_entries`` entries (opened at or before
+        ``at`` when given); None with fewer than ``baseline_min_entries``."""
+        b = self._baseline(self._view_at(history, at))
         return None if b is None else b.size
 
     # ------------------------------------------------------------------ helpers
-    def _full_view(self, history: Sequence[Trade]) -> TradeView:
+    def _view_at(self, history: Sequence[Trade], at: datetime | None) -> TradeView:
         tape = history if isinstance(history, TradeTape) else TradeTape(history)
+        if at is not None:
+            return tape.view(at)
         return TradeView(
             tape, datetime.max.replace(tzinfo=UTC), frozenset(), len(tape), len(tape.closed)
         )

@@ -25,6 +25,16 @@ def test_streaks_count_back_from_the_latest_exit_in_any_order() -> None:
     assert e.win_streak([]) == 0
 
 
+def test_streaks_and_baseline_as_of_an_instant() -> None:
+    e = engine()
+    h = [closed(10, 5), closed(20, 8), closed(30, -1), closed(40, -2)]
+    assert (e.win_streak(h, at(25)), e.loss_streak(h, at(25))) == (2, 0)
+    assert (e.win_streak(h, at(40)), e.loss_streak(h, at(40))) == (0, 2)
+    assert (e.win_streak(h, at(39)), e.loss_streak(h, at(39))) == (0, 1)
+    assert e.baseline_size(h, at(14)) is None  # entries at 5 and 15: only one by 14
+    assert e.baseline_size(h, at(25)) == 1.0
+
+
 def test_streak_ordered_by_exit_not_entry() -> None:
     e = engine()
     long_win = trade(at(0), closed=at(100), pnl=50)
