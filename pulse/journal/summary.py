@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from pulse.journal.insights import Insight, find_insights, strongest
 from pulse.journal.periods import WEEKDAYS, local_day
@@ -42,6 +42,7 @@ class ChartData:
     pnl_by_weekday: list[float]  # 7 values, Monday first
     pnl_by_hour: list[float]  # 24 values, entry hour in the trader's timezone
     currency: str = ""
+    tz: tzinfo = UTC  # for the time axis labels
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def _chart(
     start: datetime,
     start_value: float,
     currency: str,
+    tz: tzinfo,
 ) -> ChartData:
     equity = [(start, start_value)]
     by_wd = [0.0] * 7
@@ -107,7 +109,7 @@ def _chart(
         equity.append((r.trade.close_time, v))
         by_wd[r.local_open.weekday()] += r.trade.net_pnl
         by_hour[r.local_open.hour] += r.trade.net_pnl
-    return ChartData(title, equity, by_wd, by_hour, currency)
+    return ChartData(title, equity, by_wd, by_hour, currency, tz)
 
 
 def build_daily_summary(
@@ -157,6 +159,7 @@ def build_daily_summary(
         start,
         start_balance if start_balance is not None else 0.0,
         currency,
+        tz,
     )
     return DailySummary(
         day=day,
@@ -268,6 +271,7 @@ def build_weekly_summary(
         start,
         start_balance if start_balance is not None else 0.0,
         currency,
+        tz,
     )
     return WeeklySummary(
         start=start,
