@@ -68,6 +68,10 @@ BC (buying climax), AR (automatic reaction), ST, UT (an upthrust before any ST, 
 then serves as the secondary test), UTAD (upthrust after distribution, phase C), SOW, LPSY,
 markdown. ``direction`` is +1 for accumulation-side events, -1 for distribution-side.
 
+One structure per side at a time: a climax-like bar inside a live range is handled by
+that range (as a break of its bottom: a spring if price closes back inside, else the range
+failed), and a new structure can start from the bar on which the previous one ended.
+
 The phase of a bar comes from whichever side's structure started (climax bar) most
 recently among the sides that are active on that bar, so a buying climax during markup
 starts ``distribution_A``. A bar cannot be both climaxes (its close cannot sit in both

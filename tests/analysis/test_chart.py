@@ -135,3 +135,21 @@ def test_unusable_bars_raise_value_error(eurusd: pd.DataFrame) -> None:
         render_chart(eurusd.iloc[:3] * np.nan, io.BytesIO())
     with pytest.raises(ValueError, match="last_n"):
         render_chart(eurusd, io.BytesIO(), last_n=1)
+
+
+def test_concurrent_renders_from_worker_threads(eurusd: pd.DataFrame) -> None:
+    """The bot renders in worker threads: concurrent charts come out whole and identical."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    wy = analyze_wyckoff(eurusd, CFG.analysis.wyckoff).events
+
+    def draw(_: int) -> bytes:
+        buf = io.BytesIO()
+        render_chart(eurusd, buf, wyckoff_events=wy, title="EURUSD H1", last_n=80)
+        return buf.getvalue()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outs = list(pool.map(draw, range(3)))
+    images = [np.asarray(_png(b)) for b in outs]
+    assert all(img.shape == (700, 1200, 4) for img in images)
+    assert np.array_equal(images[0], images[1]) and np.array_equal(images[1], images[2])
