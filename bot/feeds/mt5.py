@@ -113,6 +113,7 @@ READ_ONLY_CALLS = frozenset(
 _HALF_HOUR = 1800.0
 _OFFSET_TOLERANCE_S = 90.0
 _OFFSET_REFRESH = timedelta(hours=1)
+_SYMBOLS_REFRESH = timedelta(minutes=5)
 
 
 def describe_error(code: int | None, text: str = "") -> str:
@@ -176,6 +177,7 @@ class MT5Feed(Feed):
         self._executor: ThreadPoolExecutor | None = None
         self._delay = self.feeds.backoff_initial_seconds
         self._symbols: set[str] = set()
+        self._symbols_at: datetime | None = None
         self._offset_s: float = 0.0
         self._offset_source = "not yet known"
         self._offset_checked: datetime | None = None
@@ -233,6 +235,8 @@ class MT5Feed(Feed):
                     f"{self.retry_at.isoformat(timespec='seconds')}",
                     op=fn,
                 )
+            await self._initialize(fn)
+        elif self.health is FeedHealth.NEW:  # used before connect(): connect lazily
             await self._initialize(fn)
         result, err = await self._raw(fn, *args, **kwargs)
         if result is None or result is False:
@@ -293,6 +297,7 @@ class MT5Feed(Feed):
                 await self._transport_failure(code, text, "symbols_get")
             raise FeedError(f"{self.name} symbols_get: {describe_error(code, text)}", code=code)
         self._symbols = {str(s.name) for s in symbols}
+        self._symbols_at = self.clock()
         await self._mark_up()
         await self._detect_offset(force=True)
 
@@ -422,9 +427,12 @@ class MT5Feed(Feed):
         """Refuse anything but a plain name the terminal lists; nothing carries it before."""
         check_symbol_syntax(symbol)
         if symbol not in self._symbols:
-            if not self._symbols:
+            now = self.clock()
+            stale = self._symbols_at is None or now - self._symbols_at >= _SYMBOLS_REFRESH
+            if not self._symbols or stale:  # a symbol added in the terminal since we looked
                 symbols = await self._call("symbols_get")
                 self._symbols = {str(s.name) for s in symbols}
+                self._symbols_at = now
             if symbol not in self._symbols:
                 close = difflib.get_close_matches(symbol, sorted(self._symbols), n=1)
                 hint = f"; did you mean {close[0]}?" if close else ""

@@ -263,6 +263,28 @@ async def test_unknown_symbol_refused_with_hint_and_never_sent(
     assert calls_with(fake, "EURUSDm") == []
 
 
+async def test_symbol_list_refreshed_at_most_every_five_minutes(
+    feed: MT5Feed, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    from tests.fakes.fake_mt5 import default_symbol
+
+    fake.symbols["USDJPY"] = default_symbol("USDJPY", digits=3)
+    with pytest.raises(SymbolRefused):
+        await feed.symbol_spec("USDJPY")  # the list loaded at connect is still fresh
+    assert fake.call_names().count("symbols_get") == 1
+    clock.advance(minutes=5)
+    assert (await feed.symbol_spec("USDJPY")).digits == 3
+    assert fake.call_names().count("symbols_get") == 2
+
+
+async def test_first_call_without_connect_connects(fake: FakeMetaTrader5, clock: Clock) -> None:
+    feed = MT5Feed(fake, feeds=feeds_config(), password="s3cret", clock=clock)
+    snap = await feed.account()
+    assert snap.equity == 100_000.0 and fake.call_names()[0] == "initialize"
+    assert feed.take_events() == []
+    await feed.close()
+
+
 async def test_feed_never_trades(feed: MT5Feed, fake: FakeMetaTrader5) -> None:
     assert not hasattr(feed, "order_send")
     with pytest.raises(FeedError, match="never trades"):
