@@ -160,8 +160,9 @@ async def test_failed_sync_is_logged_and_retried_next_start(
     assert [r.status for r in fake.find("PUT", COMMANDS_PUT)] == [403, 200]
 
 
-async def test_sigterm_runs_shutdown_callbacks_in_order_while_connected(
-    fake: FakeDiscord, start_bot: BotFactory
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_signal_runs_shutdown_callbacks_in_order_while_connected(
+    fake: FakeDiscord, start_bot: BotFactory, sig: signal.Signals
 ) -> None:
     ran: list[tuple[str, bool, int]] = []
     bot_ref: list[PulseBot] = []
@@ -182,9 +183,11 @@ async def test_sigterm_runs_shutdown_callbacks_in_order_while_connected(
         bot.on_shutdown("stop_scheduler", "scheduler", record("scheduler"))
 
     async with start_bot(setup=hooks, signals=(signal.SIGTERM, signal.SIGINT)) as running:
-        handler = signal.getsignal(signal.SIGTERM)
-        assert handler not in (signal.SIG_DFL, signal.SIG_IGN, None), "handler not installed"
-        os.kill(os.getpid(), signal.SIGTERM)
+        handler = signal.getsignal(sig)
+        # guard: without the bot's handler the signal would stop the test run itself
+        assert handler not in (signal.SIG_DFL, signal.SIG_IGN, signal.default_int_handler,
+                               None), "handler not installed"
+        os.kill(os.getpid(), sig)
         await asyncio.wait_for(running.task, timeout=10)
         assert running.task.exception() is None
 
@@ -193,7 +196,9 @@ async def test_sigterm_runs_shutdown_callbacks_in_order_while_connected(
     assert all(not closed and sessions == 1 for _, closed, sessions in ran)
     assert bot_ref[0].is_closed()
     assert [r.outcome for r in bot_ref[0].shutdown.results] == ["ok"] * 4
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handler removed again
+    # handler removed again: SIGTERM back to the default, SIGINT to KeyboardInterrupt
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     await asyncio.sleep(0)
     assert fake.sessions == []  # the websocket was closed
 
