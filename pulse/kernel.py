@@ -265,6 +265,7 @@ class PulseKernel:
         self._stops: dict[int, float] = {}
         self._violations: list[tuple[int, str]] = []
         self._clock: datetime | None = None
+        self._last_key: tuple[datetime, int, int, int] | None = None
         self._dayb = _Day()
         self._report: BehaviorReport | None = None
         self._last_state: tuple[str, int, tuple[str, ...]] = ("green", 100, ())
@@ -280,19 +281,18 @@ class PulseKernel:
         if isinstance(event, DealEvent):
             if event.deal.ticket in self._tickets:
                 return []
-            late = self._clock is not None and event.at < self._clock
             self._tickets.add(event.deal.ticket)
+        elif isinstance(event, CheckEvent | OverrideEvent) and self._clock is not None \
+                and event.at < self._clock:
+            event = _at_clock(event, self._clock)  # a late request is answered as of now
+        if not isinstance(event, ClockEvent):
+            key = event_sort_key(event)
             self._log.append(event)
-            if late:
+            if self._last_key is not None and key < self._last_key:
+                # Older than something already applied: replay everything in order.
                 return self._rebuild_emitting_new()
-        elif isinstance(event, EquityEvent):
-            self._log.append(event)
-            if self._clock is not None and event.at < self._clock:
-                return self._rebuild_emitting_new()
-        elif isinstance(event, CheckEvent | OverrideEvent):
-            self._log.append(event)
-        out = self._apply(event)
-        return self._emit(out)
+            self._last_key = key
+        return self._emit(self._apply(event))
 
     def process_many(self, events: Iterable[InEvent]) -> list[OutEvent]:
         """Apply a batch in time order (any input order gives the same outputs)."""
@@ -347,6 +347,7 @@ class PulseKernel:
                 self._apply(e)  # answers were given at the time; keep their state effects
                 continue
             out.extend(o for o in self._apply(e) if self._key(o) is not None)
+        self._last_key = event_sort_key(log[-1]) if log else None
         if clock is not None and (self._clock is None or clock > self._clock):
             out.extend(o for o in self._apply(ClockEvent(clock)) if self._key(o) is not None)
         return self._emit(out)
@@ -450,7 +451,8 @@ class PulseKernel:
             self._dayb.flags.append(f)
             self._report = None
             out.append(self._nudge(f.id, at, self._flag_text(f, trade), f"{f.id}:{trade.trade_id}",
-                                   {"confidence": round(f.confidence, 3), "trade_id": trade.trade_id}))
+                                   {"confidence": round(f.confidence, 3),
+                                    "trade_id": trade.trade_id}))
         memo = self._setup_memory(trade)
         if memo is not None:
             out.append(memo)
@@ -592,7 +594,7 @@ class PulseKernel:
                     "daily_loss_hit", c.at,
                     f"Daily loss limit hit: -{money(dl.used)} of {money(dl.limit)} "
                     f"{self.currency}. You're done for today; trading is blocked until "
-                    f"{self.config.risk_limits.day_reset} {self.config.risk_limits.day_reset_timezone}.",
+                    f"{self.risk.calendar.describe()}.",
                     f"daily_loss_hit:{day}", {"used_percent": round(dl.used_percent, 2)},
                 ))
             elif c.kind == "drawdown_hit":
@@ -600,7 +602,8 @@ class PulseKernel:
                 out.append(self._nudge(
                     "daily_loss_hit", c.at,
                     f"Max drawdown breached: equity {money(dd.equity)} is at or below the floor "
-                    f"{money(dd.floor)}. Trading is blocked; talk to your coach before the next trade.",
+                    f"{money(dd.floor)}. Trading is blocked; talk to your coach before the "
+                    "next trade.",
                     f"drawdown_hit:{dd.floor:.2f}", {"rule": "max_drawdown", "floor": dd.floor},
                 ))
             elif c.kind == "drawdown_warning":
@@ -614,7 +617,8 @@ class PulseKernel:
             elif c.kind == "last_trade":
                 out.append(self._nudge(
                     "last_trade", c.at,
-                    f"That's trade {d['entries']} of {d['max']} today: one left. Make it your best setup.",
+                    f"That's trade {d['entries']} of {d['max']} today: one left. "
+                    "Make it your best setup.",
                     f"last_trade:{day}", d,
                 ))
             elif c.kind == "max_trades_hit":
@@ -767,6 +771,12 @@ class PulseKernel:
 EventType = Literal["deal", "equity", "check", "override", "clock"]
 
 
+def _at_clock(e: CheckEvent | OverrideEvent, now: datetime) -> CheckEvent | OverrideEvent:
+    if isinstance(e, CheckEvent):
+        return CheckEvent(now, e.request.model_copy(update={"time": now}))
+    return OverrideEvent(now, e.rule, e.reason)
+
+
 def _event_to_json(e: InEvent) -> dict[str, Any]:
     if isinstance(e, DealEvent):
         return {"type": "deal", "at": e.at.isoformat(), "deal": e.deal.model_dump(mode="json"),
@@ -774,7 +784,8 @@ def _event_to_json(e: InEvent) -> dict[str, Any]:
     if isinstance(e, EquityEvent):
         return {"type": "equity", "at": e.at.isoformat(), "balance": e.balance, "equity": e.equity}
     if isinstance(e, CheckEvent):
-        return {"type": "check", "at": e.at.isoformat(), "request": e.request.model_dump(mode="json")}
+        return {"type": "check", "at": e.at.isoformat(),
+                "request": e.request.model_dump(mode="json")}
     if isinstance(e, OverrideEvent):
         return {"type": "override", "at": e.at.isoformat(), "rule": e.rule, "reason": e.reason}
     return {"type": "clock", "at": e.at.isoformat()}

@@ -231,7 +231,8 @@ def parse_script(data: Any, base: PulseConfig | Mapping[str, Any] | None = None,
         raise ScriptError(validation_problems(exc, _Top), source) from None
     problems: list[str] = []
     try:
-        base_map = base.model_dump(mode="json") if isinstance(base, PulseConfig) else dict(base or {})
+        base_map = (base.model_dump(mode="json") if isinstance(base, PulseConfig)
+                    else dict(base or {}))
         cfg = parse_config(base_map, overrides=top.config, env={}, source=source)
     except ConfigError as exc:
         raise ScriptError([f"config: {p}" for p in exc.problems], source) from None

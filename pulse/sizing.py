@@ -49,7 +49,9 @@ def risk_amount(volume: float, price: float, stop: float, spec: SymbolSpec) -> f
     return volume * abs(price - stop) / spec.tick_size * spec.tick_value
 
 
-def risk_percent(volume: float, price: float, stop: float, spec: SymbolSpec, balance: float) -> float:
+def risk_percent(
+    volume: float, price: float, stop: float, spec: SymbolSpec, balance: float
+) -> float:
     """Risk of a request as a percent of ``balance``."""
     if balance <= 0:
         return math.inf

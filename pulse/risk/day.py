@@ -5,6 +5,11 @@ local calendar day. Day starts are computed from wall-clock times through ``zone
 they follow DST: a 00:00 Europe/Prague reset is 23:00 UTC in winter and 22:00 UTC in
 summer. A reset time that does not exist on a spring-forward day falls on the first
 instant after the gap; an ambiguous one (fall-back) is its first occurrence.
+
+Labels: a day is named by the local date on which most of it falls. With a reset before
+noon (00:00 Prague, 02:00 ...) that is the date it starts on; with a reset at or after
+noon (17:00 New York, the FX convention) it is the date it ends on, so the session that
+starts Monday 17:00 is Tuesday's trading day.
 """
 
 from __future__ import annotations
@@ -30,15 +35,19 @@ class TradingCalendar:
     def from_limits(cls, limits: RiskLimits) -> TradingCalendar:
         return cls(hhmm_to_time(limits.day_reset), ZoneInfo(limits.day_reset_timezone))
 
+    @property
+    def _offset(self) -> timedelta:
+        return timedelta(days=1 if self.reset.hour >= 12 else 0)
+
     def day_start(self, day: date) -> datetime:
         """The UTC instant at which trading day ``day`` starts."""
-        local = datetime.combine(day, self.reset).replace(tzinfo=self.tz)
+        local = datetime.combine(day - self._offset, self.reset).replace(tzinfo=self.tz)
         # Round-trip through UTC normalises a wall time inside a DST gap.
         return local.astimezone(UTC)
 
     def day_of(self, at: datetime) -> date:
         """The trading day that contains instant ``at`` (aware)."""
-        d = at.astimezone(self.tz).date()
+        d = at.astimezone(self.tz).date() + self._offset
         if at < self.day_start(d):
             return d - timedelta(days=1)
         nxt = d + timedelta(days=1)

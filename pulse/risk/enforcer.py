@@ -227,7 +227,7 @@ class RiskEnforcer:
         s.balance = (s.balance or 0.0) + deal.net
         if open_positions == 0:
             s.floating = 0.0
-        elif deal.entry is not DealEntry.IN:  # any closing deal: that part of the floating is realised
+        elif deal.entry is not DealEntry.IN:  # a close: that part of the floating is realised
             s.floating -= deal.profit
         self._peaks()
         return self._limits_crossed(deal.time)
@@ -384,14 +384,16 @@ class RiskEnforcer:
             return out
         base = s.day_start_balance or s.balance or 0.0
         loss_pct = -net / base * 100.0 if base > 0 else 0.0
-        if lim.cooling_period_minutes > 0 and round(loss_pct, _PCT_DECIMALS) >= lim.cooling_trigger_loss_percent:
+        trigger = round(loss_pct, _PCT_DECIMALS) >= lim.cooling_trigger_loss_percent
+        if lim.cooling_period_minutes > 0 and trigger:
             s.cooling = Lockout(
                 rule="cooling_period", start=at,
                 until=at + timedelta(minutes=lim.cooling_period_minutes),
                 trade_id=trade.trade_id, loss=net, loss_percent=loss_pct,
             )
             out.append(RiskChange("cooling_started", at, {"lockout": s.cooling, "trade": trade}))
-        if s.consecutive_losses >= lim.max_consecutive_losses and lim.consecutive_loss_break_minutes > 0:
+        streak_hit = s.consecutive_losses >= lim.max_consecutive_losses
+        if streak_hit and lim.consecutive_loss_break_minutes > 0:
             s.brk = Lockout(
                 rule="consecutive_losses", start=at,
                 until=at + timedelta(minutes=lim.consecutive_loss_break_minutes),
@@ -403,7 +405,9 @@ class RiskEnforcer:
 
     # ------------------------------------------------------------------ the rules
 
-    def _position_size(self, symbol: str, volume: float, price: float, stop: float) -> RuleResult | None:
+    def _position_size(
+        self, symbol: str, volume: float, price: float, stop: float
+    ) -> RuleResult | None:
         spec = self.symbols.get(symbol)
         bal = self.state.balance
         if spec is None:
@@ -463,7 +467,8 @@ class RiskEnforcer:
             out.append(RuleResult(
                 rule="daily_loss", action=Action.WARN,
                 message=f"Daily loss at {d.used_percent:.0f}% of your limit: -{money(d.used)} of "
-                f"{money(d.limit)} {self.currency}; {money(left)} left before you're done for the day.",
+                f"{money(d.limit)} {self.currency}; {money(left)} left before you're done "
+                "for the day.",
             ))
         dd = self.drawdown()
         if dd is not None:
@@ -471,13 +476,15 @@ class RiskEnforcer:
                 out.append(RuleResult(
                     rule="max_drawdown", action=Action.HARD_BLOCK,
                     message=f"Equity {money(dd.equity)} is at or below your max-drawdown floor "
-                    f"{money(dd.floor)} ({lim.max_drawdown_mode.replace('_', ' ')}). Trading is blocked.",
+                    f"{money(dd.floor)} ({lim.max_drawdown_mode.replace('_', ' ')}). "
+                    "Trading is blocked.",
                 ))
             elif dd.used_percent >= lim.daily_loss_warn_percent:
                 out.append(RuleResult(
                     rule="max_drawdown", action=Action.WARN,
-                    message=f"Equity {money(dd.equity)} is {money(dd.equity - dd.floor)} above your "
-                    f"max-drawdown floor {money(dd.floor)} ({dd.used_percent:.0f}% of the room used).",
+                    message=f"Equity {money(dd.equity)} is {money(dd.equity - dd.floor)} "
+                    f"above your max-drawdown floor {money(dd.floor)} "
+                    f"({dd.used_percent:.0f}% of the room used).",
                 ))
         n, mx = s.entries_today, lim.max_trades_per_day
         if n >= mx:
@@ -489,7 +496,8 @@ class RiskEnforcer:
         elif n == mx - 1:
             out.append(RuleResult(
                 rule="max_trades", action=Action.WARN,
-                message=f"This would be your {ordinal(n + 1)} and last trade today (max {mx}). Make it count.",
+                message=f"This would be your {ordinal(n + 1)} and last trade today "
+                f"(max {mx}). Make it count.",
             ))
         c = s.cooling
         if c is not None and c.active(at):
@@ -503,7 +511,7 @@ class RiskEnforcer:
             else:
                 out.append(RuleResult(
                     rule="cooling_period", action=Action.SOFT_BLOCK,
-                    message=f"Cooling period active for {mins} more minute{'' if mins == 1 else 's'} "
+                    message=f"Cooling period active for {plural(mins, 'more minute')} "
                     f"after that -{c.loss_percent:.1f}% loss. Take a breath.",
                 ))
         b = s.brk
@@ -546,7 +554,9 @@ class RiskEnforcer:
         reason = reason.strip()
 
         def answer(accepted: bool, message: str) -> OverrideRecord:
-            rec = OverrideRecord(at=at, rule=rule, reason=reason, accepted=accepted, message=message)
+            rec = OverrideRecord(
+                at=at, rule=rule, reason=reason, accepted=accepted, message=message
+            )
             s.overrides_today = [*s.overrides_today, rec]
             return rec
 
@@ -562,7 +572,8 @@ class RiskEnforcer:
         if c is None or not c.active(at):
             return answer(False, "No cooling period is active: nothing to override.")
         if c.overridden:
-            return answer(False, f"The cooling period was already overridden at {self._local(c.overridden_at or at)}.")
+            when = self._local(c.overridden_at or at)
+            return answer(False, f"The cooling period was already overridden at {when}.")
         if not reason:
             return answer(
                 False, "An override needs a reason: say why this setup is worth cutting the "
