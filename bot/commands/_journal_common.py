@@ -1,0 +1,104 @@
+"""Shared plumbing of ``pulse import`` and ``pulse journal``: config, database, timezone."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pulse.config import PulseConfig, load_config
+from storage import StorageError, StorageInputError, open_database
+from storage.repo_traders import get_trader
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+T = TypeVar("T")
+
+
+class BadInput(Exception):
+    """One or more lines for stderr; the command exits 2."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def add_db_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=None, help="config file (default config.yaml)")
+    p.add_argument("--url", default=None, help="database URL (overrides storage.url)")
+
+
+def config_of(args: argparse.Namespace) -> PulseConfig:
+    path: Path | None = args.config
+    if path is None:
+        env = os.environ.get("PULSE_CONFIG")
+        if env:
+            path = Path(env)
+        elif Path("config.yaml").is_file():
+            path = Path("config.yaml")
+    return load_config(path)
+
+
+def run_db(
+    prog: str,
+    args: argparse.Namespace,
+    cfg: PulseConfig,
+    work: Callable[[AsyncEngine], Awaitable[T]],
+) -> tuple[int, T | None]:
+    """Open (and migrate) the database, run ``work``, map errors to exit codes."""
+    url = str(args.url) if args.url else cfg.storage.url
+
+    async def go() -> T:
+        engine = await open_database(url)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        return EXIT_OK, asyncio.run(go())
+    except BadInput as e:
+        for p in e.problems:
+            print(f"{prog}: {p}", file=sys.stderr)
+        return EXIT_BAD_INPUT, None
+    except StorageInputError as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT, None
+    except StorageError as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return EXIT_FAILURE, None
+
+
+async def trader_tz(engine: AsyncEngine, cfg: PulseConfig, trader_id: int) -> ZoneInfo:
+    """The trader's timezone: stored settings, else config.yaml's trader entry, else the
+    day-reset timezone."""
+    rec = await get_trader(engine, trader_id)
+    names = []
+    if rec is not None and rec.timezone and rec.timezone != "UTC":
+        names.append(rec.timezone)
+    tc = cfg.trader(trader_id)
+    if tc is not None:
+        names.append(tc.timezone)
+    names.append(cfg.risk_limits.day_reset_timezone)
+    for name in names:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v

@@ -1,0 +1,254 @@
+"""``pulse journal export|stats|list|delete --trader ID``: a trader's own journal.
+
+Every action is scoped to ``--trader``: only that trader's entries and trades (through
+the accounts linked to them) are read, edited or deleted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.commands._journal_common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    BadInput,
+    add_db_args,
+    config_of,
+    positive_int,
+    run_db,
+    trader_tz,
+)
+from pulse.config import PulseConfig
+from pulse.journal.flags import trade_flags
+from pulse.journal.importers.journal_csv import entries_to_csv, entries_to_json
+from pulse.journal.insights import find_insights
+from pulse.journal.stats import StatsFilter, build_records, compute_stats, filter_records
+from pulse.models import Driver, JournalEntry, Side, Trade
+from storage.journal_queries import delete_own_entry
+from storage.repo_deals import load_trades
+from storage.repo_journal import list_journal_entries
+from storage.repo_traders import accounts_for_trader
+
+PROG = "pulse journal"
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FLAGS = ("revenge", "overconfidence", "fatigue", "overtrading", "tilt")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("journal", help="a trader's journal: export, stats, list, delete")
+    jsub = p.add_subparsers(dest="journal_command", metavar="ACTION")
+    jsub.required = True
+
+    exp = jsub.add_parser("export", help="export entries (csv) or entries and trades (json)")
+    exp.add_argument("--trader", type=positive_int, required=True)
+    exp.add_argument("--format", choices=("csv", "json"), default="csv")
+    exp.add_argument("--output", type=Path, default=None, help="file (default: stdout)")
+    add_db_args(exp)
+    exp.set_defaults(func=run_export)
+
+    st = jsub.add_parser("stats", help="statistics and insights over a period, filterable")
+    st.add_argument("--trader", type=positive_int, required=True)
+    st.add_argument("--since", type=_date, default=None, help="YYYY-MM-DD (trader's local)")
+    st.add_argument("--until", type=_date, default=None, help="YYYY-MM-DD, exclusive")
+    st.add_argument("--symbol", default=None)
+    st.add_argument("--setup", default=None, help="setup tag")
+    st.add_argument("--side", choices=("buy", "sell"), default=None)
+    st.add_argument("--hour", type=_hour, default=None, help="entry hour 0-23 (local)")
+    st.add_argument("--weekday", choices=_DAYS, default=None)
+    st.add_argument("--driver", choices=("strategy", "emotion"), default=None)
+    st.add_argument("--flag", choices=_FLAGS, default=None, help="behaviour flag")
+    st.add_argument("--balance", type=float, default=None, help="start balance for percents")
+    st.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_db_args(st)
+    st.set_defaults(func=run_stats)
+
+    ls = jsub.add_parser("list", help="list entries")
+    ls.add_argument("--trader", type=positive_int, required=True)
+    ls.add_argument("--limit", type=positive_int, default=50)
+    add_db_args(ls)
+    ls.set_defaults(func=run_list)
+
+    rm = jsub.add_parser("delete", help="delete one of your entries")
+    rm.add_argument("--trader", type=positive_int, required=True)
+    rm.add_argument("--id", type=positive_int, required=True, dest="entry_id")
+    add_db_args(rm)
+    rm.set_defaults(func=run_delete)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _hour(text: str) -> int:
+    try:
+        h = int(text)
+    except ValueError:
+        h = -1
+    if not 0 <= h <= 23:
+        raise argparse.ArgumentTypeError(f"must be an hour 0-23, got {text!r}")
+    return h
+
+
+async def _trader_trades(engine: AsyncEngine, trader_id: int) -> list[Trade]:
+    out: list[Trade] = []
+    for acct in await accounts_for_trader(engine, trader_id):
+        out += await load_trades(engine, acct.id)
+    return out
+
+
+def run_export(args: argparse.Namespace) -> int:
+    cfg = config_of(args)
+    trader_id: int = args.trader
+
+    async def work(engine: AsyncEngine) -> str:
+        entries = await list_journal_entries(engine, trader_id)
+        if args.format == "csv":
+            return entries_to_csv(entries)
+        return entries_to_json(trader_id, entries, await _trader_trades(engine, trader_id))
+
+    code, text = run_db(PROG, args, cfg, work)
+    if code != EXIT_OK or text is None:
+        return code
+    if args.output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        try:
+            args.output.write_text(text, encoding="utf-8", newline="")
+        except OSError as e:
+            print(f"{PROG}: cannot write {args.output}: {e.strerror}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    cfg = config_of(args)
+    code, out = run_db(PROG, args, cfg, lambda e: _stats(e, args, cfg))
+    if out is not None:
+        print(out)
+    return code
+
+
+async def _stats(engine: AsyncEngine, args: argparse.Namespace, cfg: PulseConfig) -> str:
+    trader_id: int = args.trader
+    tz = await trader_tz(engine, cfg, trader_id)
+    if args.since and args.until and args.until <= args.since:
+        raise BadInput(["--until: must be after --since"])
+    trades = await _trader_trades(engine, trader_id)
+    entries: list[JournalEntry] = await list_journal_entries(engine, trader_id)
+    flags = trade_flags(trades, cfg.behavioral, tz)
+    records = build_records(trades, entries, tz, flags)
+
+    def local_start(d: date | None) -> datetime | None:
+        return None if d is None else datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)
+
+    flt = StatsFilter(
+        start=local_start(args.since),
+        end=local_start(args.until),
+        symbol=args.symbol,
+        setup_tag=args.setup,
+        side=Side(args.side) if args.side else None,
+        hour=args.hour,
+        weekday=_DAYS.index(args.weekday) if args.weekday else None,
+        flag=args.flag,
+        driver=Driver(args.driver) if args.driver else None,
+    )
+    chosen = filter_records(records, flt)
+    open_n = sum(
+        1
+        for r in records
+        if r.trade.close_time is None
+        and (flt.end is None or r.trade.open_time < flt.end)
+        and flt.matches(r)
+    )
+    stats = compute_stats(chosen, start_balance=args.balance, open_count=open_n)
+    j = cfg.journal
+    insights = find_insights(
+        chosen,
+        min_n=j.insight_min_trades,
+        post_loss_window=timedelta(minutes=j.post_loss_window_minutes),
+        high_confidence=j.high_confidence,
+        currency=cfg.system.currency,
+    )
+    if args.json:
+        return json.dumps(
+            {
+                "trader_id": trader_id,
+                "filter": flt.describe(),
+                "timezone": tz.key,
+                "stats": stats.to_dict(),
+                "insights": [
+                    {"topic": i.topic, "kind": i.kind, "text": i.text, "n": [i.group_n, i.rest_n]}
+                    for i in insights
+                ],
+            },
+            indent=2,
+        )
+    lines = [f"trader {trader_id}: {flt.describe()} (times in {tz.key})"]
+    lines += ["  " + x for x in stats.lines(cfg.system.currency)]
+    if insights:
+        lines.append("insights:")
+        lines += [f"  - {i.text}" for i in insights]
+    else:
+        lines.append(
+            f"insights: none yet (each comparison needs {j.insight_min_trades} trades a side)"
+        )
+    return "\n".join(lines)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    cfg = config_of(args)
+    trader_id: int = args.trader
+
+    async def work(engine: AsyncEngine) -> str:
+        tz = await trader_tz(engine, cfg, trader_id)
+        entries = await list_journal_entries(engine, trader_id)
+        shown = entries[-args.limit :]
+        lines = []
+        for e in shown:
+            local = e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+            bits = [f"#{e.id}", local, e.kind.value]
+            for label, v in (
+                ("", e.symbol),
+                ("", e.side.value if e.side else None),
+                ("setup ", e.setup_tag),
+                ("confidence ", e.confidence),
+                ("", e.driver.value if e.driver else None),
+                ("trade ", e.trade_id),
+                ("rule ", e.rule),
+            ):
+                if v is not None:
+                    bits.append(f"{label}{v}")
+            text = e.text or e.what_worked or ""
+            lines.append(" ".join(bits) + (f": {text}" if text else ""))
+        return "\n".join(lines) if lines else f"trader {trader_id}: no journal entries"
+
+    code, out = run_db(PROG, args, cfg, work)
+    if out is not None:
+        print(out)
+    return code
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    cfg = config_of(args)
+
+    async def work(engine: AsyncEngine) -> bool:
+        return await delete_own_entry(engine, args.trader, args.entry_id)
+
+    code, deleted = run_db(PROG, args, cfg, work)
+    if code != EXIT_OK:
+        return code
+    if not deleted:
+        print(f"{PROG}: no entry #{args.entry_id} in your journal", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"deleted entry #{args.entry_id}")
+    return EXIT_OK
