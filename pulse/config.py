@@ -288,6 +288,9 @@ class JournalConfig(_Section):
     setup_memory_min_tries: int = Field(default=2, ge=1)
     post_loss_window_minutes: int = Field(default=30, ge=1)
     high_confidence: int = Field(default=7, ge=1, le=10)
+    entry_link_minutes: int = Field(
+        default=15, ge=1, description="a pre-trade entry belongs to a trade opened this soon after"
+    )
 
 
 class QuietHours(_Section):

@@ -146,7 +146,8 @@ async def _stats(engine: AsyncEngine, args: argparse.Namespace, cfg: PulseConfig
     trades = await _trader_trades(engine, trader_id)
     entries: list[JournalEntry] = await list_journal_entries(engine, trader_id)
     flags = trade_flags(trades, cfg.behavioral, tz)
-    records = build_records(trades, entries, tz, flags)
+    link = timedelta(minutes=cfg.journal.entry_link_minutes)
+    records = build_records(trades, entries, tz, flags, link_window=link)
 
     def local_start(d: date | None) -> datetime | None:
         return None if d is None else datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)
