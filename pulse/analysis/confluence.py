@@ -11,7 +11,9 @@ capped sum of the points of the factors below that hold at the bar. Everything i
 direction-aware (a bearish block never raises a long score) and every factor is a
 specific event or state, never a condition that holds most of the time. "Fading" factors
 are worth their points on the event's bar and lose them linearly over ``recency_bars``
-(events) or ``technical.signal_bars`` (indicator crosses).
+(events), half of it (structure breaks, which come every couple of dozen bars), a third
+of it (displacement, the most frequent event) or ``technical.signal_bars`` (indicator
+crosses). On the EURUSD H1 sample no factor is active on more than a third of the bars.
 
 SMC (long; short mirrors it)
   - latest structure break bullish: CHoCH 35, BOS 25 (fading); a fresh bearish break
@@ -305,7 +307,7 @@ def _smc_factors(x: _Inputs, smc: SMCResult, cfg: AnalysisConfig) -> None:
     # structure: only the latest break counts
     brk = (kind == "bos") | (kind == "choch")
     major = smc.major_trend.to_numpy()
-    fade, last = _fade(pos[brk], n, rec)
+    fade, last = _fade(pos[brk], n, max(1, rec // 2))
     if brk.any():
         bd = d[brk][np.maximum(last, 0)] * (last >= 0)
         bchoch = (kind[brk] == "choch")[np.maximum(last, 0)] & (last >= 0)
@@ -328,7 +330,7 @@ def _smc_factors(x: _Inputs, smc: SMCResult, cfg: AnalysisConfig) -> None:
         x.add("smc", side, label, 30 * _recent(pos[(kind == "sweep") & (d == side)], n, rec))
     for side, name in ((1, "bullish"), (-1, "bearish")):
         m = (kind == "displacement") & (d == side)
-        x.add("smc", side, f"{name} displacement", 15 * _recent(pos[m], n, rec))
+        x.add("smc", side, f"{name} displacement", 15 * _recent(pos[m], n, max(1, rec // 3)))
 
 
 def _wyckoff_factors(x: _Inputs, wy: WyckoffLike, cfg: AnalysisConfig) -> None:

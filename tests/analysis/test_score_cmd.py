@@ -1,0 +1,101 @@
+"""``pulse score`` and ``pulse calibrate`` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bot.cli import main
+from tests.analysis.helpers import eurusd
+
+
+@pytest.fixture(scope="module")
+def csv_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("bars") / "EURUSD.csv"
+    b = eurusd().iloc[:1200].rename(columns=str.capitalize)
+    b.index = b.index.tz_localize(None)
+    b.to_csv(p)  # the backtesting spelling: unnamed time index, Open/High/.../Volume
+    return p
+
+
+def test_score_json(csv_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "--csv", str(csv_file), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"symbol", "time", "direction", "score", "grade", "components",
+                         "reasons", "opposite"}
+    assert data["symbol"] == "EURUSD"
+    assert data["time"] == eurusd().index[1199].strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert data["direction"] in ("long", "short") and 0 <= data["score"] <= 100
+    assert data["opposite"]["direction"] != data["direction"]
+
+
+def test_score_at_uses_only_earlier_bars(csv_file: Path, capsys: pytest.CaptureFixture[str],
+                                         tmp_path: Path) -> None:
+    bar = eurusd().index[900]
+    at = (bar + pd.Timedelta(minutes=30)).isoformat()
+    assert main(["score", "--csv", str(csv_file), "--json", "--at", at, "--symbol", "X"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["time"] == bar.strftime("%Y-%m-%dT%H:%M:%SZ") and first["symbol"] == "X"
+    cut = tmp_path / "cut.csv"
+    lines = csv_file.read_text().splitlines()
+    keep = [ln for ln in lines[1:] if ln[:19] <= bar.strftime("%Y-%m-%d %H:%M:%S")]
+    cut.write_text("\n".join([lines[0], *keep]) + "\n")
+    assert main(["score", "--csv", str(cut), "--json", "--symbol", "X"]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+
+
+def test_score_text(csv_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "--csv", str(csv_file)]) == 0
+    out = capsys.readouterr().out
+    assert "/100" in out and "grade" in out and "side:" in out
+
+
+def test_score_chart(csv_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("bot.charts")
+    out = tmp_path / "chart.png"
+    assert main(["score", "--csv", str(csv_file), "--chart", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (None, "file not found"),
+        ("time,open,high\n2024-01-01,1,2\n", "missing column 'low'"),
+        ("", "empty file"),
+    ],
+)
+def test_bad_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                          content: str | None, needle: str) -> None:
+    p = tmp_path / "bad.csv"
+    if content is not None:
+        p.write_text(content)
+    for cmd in ("score", "calibrate"):
+        assert main([cmd, "--csv", str(p)]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err and str(p) in err
+
+
+def test_bad_at_and_horizon(csv_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "--csv", str(csv_file), "--at", "soon"]) == 2
+    assert "--at" in capsys.readouterr().err
+    assert main(["score", "--csv", str(csv_file), "--at", "1999-01-01"]) == 2
+    assert "no bar at or before" in capsys.readouterr().err
+    assert main(["calibrate", "--csv", str(csv_file), "--horizon", "0"]) == 2
+    assert "--horizon" in capsys.readouterr().err
+
+
+def test_calibrate_report(csv_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calibrate", "--csv", str(csv_file), "--horizon", "8"]) == 0
+    out = capsys.readouterr().out
+    for grade in ("high", "medium", "low", "minimal", "rest"):
+        assert f"\n{grade}" in out
+    assert "horizon 8 bars" in out and "seed" in out
+    assert main(["calibrate", "--csv", str(csv_file), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["horizon"] == 10 and [g["grade"] for g in data["grades"]] == [
+        "high", "medium", "low", "minimal"]
+    assert data["verdict"]
