@@ -255,6 +255,7 @@ class PulseBot(commands.Bot):
         self.startup: list[tuple[str, AsyncCallback]] = []
         self.shutdown = ShutdownSequence()
         self._close_task: asyncio.Task[None] | None = None
+        self._skip_shutdown = asyncio.Event()
 
     # -- lifecycle hooks later work fills
 
@@ -321,14 +322,30 @@ class PulseBot(commands.Bot):
 
     async def _shutdown_and_close(self) -> None:
         log.info("shutting down")
-        await self.shutdown.run()
+        hooks = asyncio.create_task(self.shutdown.run())
+        skip = asyncio.create_task(self._skip_shutdown.wait())
+        try:
+            await asyncio.wait({hooks, skip}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            skip.cancel()
+        if not hooks.done():
+            log.warning("shutdown callbacks abandoned; closing the Discord connection now")
+            hooks.cancel()
+            await asyncio.gather(hooks, return_exceptions=True)
         await super().close()
 
     def request_shutdown(self, signame: str = "request") -> None:
-        """Signal-handler entry point: schedule :meth:`close` (idempotent)."""
-        log.info("received %s, shutting down", signame)
+        """Signal-handler entry point: schedule :meth:`close`.
+
+        A second signal while the shutdown callbacks still run abandons them and
+        closes at once (the usual "press Ctrl+C again" escape hatch).
+        """
         if self._close_task is None:
+            log.info("received %s, shutting down", signame)
             self._close_task = asyncio.get_running_loop().create_task(self._shutdown_and_close())
+        elif not self._close_task.done():
+            log.warning("received %s again, skipping the remaining shutdown steps", signame)
+            self._skip_shutdown.set()
 
 
 # --------------------------------------------------------------------------- running
@@ -398,5 +415,12 @@ def run(
     except (discord.DiscordException, OSError) as exc:
         text = str(exc).replace(token, "[REDACTED]")
         print(f"discord: cannot run the bot: {type(exc).__name__}: {text}", file=sys.stderr)
+        return EXIT_FAILURE
+    except ConfigError:
+        raise  # the CLI prints one line per problem and exits 2
+    except Exception as exc:
+        log.exception("the bot stopped on an unexpected error")
+        text = str(exc).replace(token, "[REDACTED]")
+        print(f"pulse run: stopped on {type(exc).__name__}: {text}", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK

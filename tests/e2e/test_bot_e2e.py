@@ -199,8 +199,39 @@ async def test_signal_runs_shutdown_callbacks_in_order_while_connected(
     # handler removed again: SIGTERM back to the default, SIGINT to KeyboardInterrupt
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    await asyncio.sleep(0)
-    assert fake.sessions == []  # the websocket was closed
+    await fake.wait_for_disconnect()  # the websocket was closed
+
+
+async def test_second_signal_abandons_a_stuck_shutdown(
+    fake: FakeDiscord, start_bot: BotFactory
+) -> None:
+    started = asyncio.Event()
+    after: list[str] = []
+    bot_ref: list[PulseBot] = []
+
+    def hooks(bot: PulseBot) -> None:
+        bot_ref.append(bot)
+
+        async def stuck() -> None:
+            started.set()
+            await asyncio.sleep(3600)
+
+        async def later() -> None:
+            after.append("storage")
+
+        bot.on_shutdown("flush_outbox", "stuck-outbox", stuck, timeout=3600)
+        bot.on_shutdown("close_storage", "storage", later)
+
+    async with start_bot(setup=hooks, signals=(signal.SIGTERM,)) as running:
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(started.wait(), timeout=10)
+        assert not running.task.done()
+        os.kill(os.getpid(), signal.SIGTERM)  # the impatient operator
+        await asyncio.wait_for(running.task, timeout=10)
+    assert bot_ref[0].is_closed()
+    assert after == []  # the remaining steps were skipped, the connection closed anyway
+    await fake.wait_for_disconnect()
 
 
 async def test_dm_to_closed_user_raises_forbidden_50007(

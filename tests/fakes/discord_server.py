@@ -348,6 +348,12 @@ class FakeDiscord:
         await self._wait(_ok, timeout, f"gateway op {op} x{count}")
         return [f for f in self.gateway_frames if f.get("op") == op][count - 1]
 
+    async def wait_for_disconnect(self, *, timeout: float = 5.0) -> None:
+        """Until no gateway client is connected (the bot closed its websocket)."""
+        async def _ok() -> bool:
+            return not self.sessions
+        await self._wait(_ok, timeout, "all gateway clients to disconnect")
+
     async def _wait(self, ok: Any, timeout: float, what: str) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -362,6 +368,13 @@ class FakeDiscord:
 
     def _notify(self) -> None:
         self._changed.set()
+
+    async def request_reconnect(self) -> None:
+        """Send op 7 RECONNECT to every client, as Discord does now and then; the
+        client is expected to reconnect and RESUME its session."""
+        for s in list(self.sessions):
+            if not s.ws.closed:
+                await s.ws.send_str(json.dumps({"op": 7, "d": None, "s": None, "t": None}))
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
         """Send a DISPATCH (op 0) to every identified client; returns how many got it."""
@@ -431,13 +444,56 @@ class FakeDiscord:
         self, custom_id: str, fields: dict[str, str], *, user_id: int,
         guild_id: int | None = None, channel_id: int | None = None,
     ) -> dict[str, Any]:
-        """A modal submit (type 5) with one text input per field (custom_id -> value)."""
-        rows = [
-            {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}
-            for k, v in fields.items()
-        ]
+        """A modal submit (type 5): ``fields`` maps text-input custom_id -> typed value.
+
+        The components mirror the modal the bot sent (callback type 9) with this
+        custom_id, like Discord does: a Label (type 18) wraps its input, an action row
+        (type 1) lists it. A field the modal does not have, or a required input left
+        out, is a test error (the Discord client would not allow it).
+        """
+        modal = self.sent_modal(custom_id)
+        rows: list[dict[str, Any]] = []
+        if modal is None:
+            rows = [{"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}
+                    for k, v in fields.items()]
+        else:
+            known: set[str] = set()
+            for comp in modal.get("components", []):
+                inner = [comp["component"]] if comp.get("type") == 18 else comp.get(
+                    "components", [])
+                submitted = []
+                for item in inner:
+                    cid = item.get("custom_id")
+                    if item.get("type") != 4 or cid is None:
+                        continue
+                    known.add(cid)
+                    if cid not in fields and item.get("required", True):
+                        raise ValueError(f"modal {custom_id!r}: required input {cid!r} empty")
+                    submitted.append({"type": 4, "custom_id": cid, "value": fields.get(cid, "")})
+                if not submitted:
+                    continue
+                if comp.get("type") == 18:
+                    rows.append({"type": 18, "component": submitted[0]})
+                else:
+                    rows.append({"type": 1, "components": submitted})
+            unknown = sorted(set(fields) - known)
+            if unknown:
+                raise ValueError(
+                    f"modal {custom_id!r} has no input(s) {unknown}; has {sorted(known)}"
+                )
         data = {"custom_id": custom_id, "components": rows}
         return self._interaction(5, data, user_id, guild_id, channel_id)
+
+    def sent_modal(self, custom_id: str) -> dict[str, Any] | None:
+        """The last modal (callback type 9) the bot showed with this custom_id."""
+        for rec in reversed(self.requests):
+            body = rec.json
+            if (rec.path.endswith("/callback") and isinstance(body, dict)
+                    and body.get("type") == 9
+                    and (body.get("data") or {}).get("custom_id") == custom_id):
+                data: dict[str, Any] = body["data"]
+                return data
+        return None
 
     def _interaction(
         self, itype: int, data: dict[str, Any], user_id: int, guild_id: int | None,
@@ -682,7 +738,16 @@ class FakeDiscord:
         interaction: dict[str, Any] = {"id": str(iid), "type": pushed["type"],
                                        "activity_instance_id": None}
         out: dict[str, Any] = {"interaction": interaction}
-        if rtype in (4, 5, 7):  # message, deferred message, update message
+        if rtype == 7 and "message" in pushed:  # update the message the button is on
+            msg = self.messages[int(pushed["message"]["id"])]
+            for key in ("content", "embeds", "components"):
+                if key in data:
+                    empty: Any = "" if key == "content" else []
+                    msg[key] = data[key] if data[key] is not None else empty
+            msg["edited_timestamp"] = now_iso()
+            interaction["response_message_id"] = msg["id"]
+            out["resource"] = {"type": rtype, "message": msg}
+        elif rtype in (4, 5):  # message, deferred message
             flags = int(data.get("flags", 0))
             interaction.update(response_message_loading=rtype == 5,
                                response_message_ephemeral=bool(flags & 64))
@@ -750,8 +815,8 @@ class FakeDiscord:
                     continue
                 frame = json.loads(msg.data)
                 self.gateway_frames.append(frame)
-                self._notify()
                 await self._on_frame(session, frame)
+                self._notify()  # after answering: a waiter sees the frame fully handled
         finally:
             self.sessions.remove(session)
             self._notify()
