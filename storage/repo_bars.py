@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pulse.models import Bar
-from storage._sql import chunks, insert
+from storage._sql import insert
 from storage.engine import DB, transaction
 from storage.schema import bars
 
@@ -24,15 +24,13 @@ async def upsert_bars(db: DB, symbol: str, timeframe: str, items: Iterable[Bar])
     if not rows:
         return 0
     async with transaction(db) as conn:
-        for part in chunks(rows):
-            stmt = insert(conn, bars).values(list(part))
-            ex = stmt.excluded
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[bars.c.symbol, bars.c.timeframe, bars.c.time],
-                    set_={f: ex[f] for f in _FIELDS if f != "time"},
-                )
-            )
+        stmt = insert(conn, bars)
+        ex = stmt.excluded
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[bars.c.symbol, bars.c.timeframe, bars.c.time],
+            set_={f: ex[f] for f in _FIELDS if f != "time"},
+        )
+        await conn.execute(upsert, rows)
     return len(rows)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pulse.models import Deal, DealEntry, DealType, Side, Trade
-from storage._sql import chunks, insert
+from storage._sql import insert
 from storage.engine import DB, transaction
 from storage.schema import deals, trades
 
@@ -52,16 +52,16 @@ async def insert_deals(db: DB, account_id: int, new_deals: Iterable[Deal]) -> li
         unique.setdefault(d.ticket, d)
     if not unique:
         return []
-    inserted: set[int] = set()
+    rows = [_deal_row(account_id, d) for d in unique.values()]
     async with transaction(db) as conn:
-        for part in chunks(list(unique.values())):
-            stmt = (
-                insert(conn, deals)
-                .values([_deal_row(account_id, d) for d in part])
-                .on_conflict_do_nothing(index_elements=[deals.c.account_id, deals.c.ticket])
-                .returning(deals.c.ticket)
-            )
-            inserted.update((await conn.execute(stmt)).scalars())
+        stmt = (
+            insert(conn, deals)
+            .on_conflict_do_nothing(index_elements=[deals.c.account_id, deals.c.ticket])
+            .returning(deals.c.ticket)
+        )
+        # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues")
+        # from one cached compilation, and RETURNING yields only the rows inserted.
+        inserted = set((await conn.execute(stmt, rows)).scalars())
     return [d for t, d in unique.items() if t in inserted]
 
 
@@ -119,18 +119,16 @@ async def upsert_trades(db: DB, account_id: int, items: Iterable[Trade]) -> int:
     if not rows:
         return 0
     async with transaction(db) as conn:
-        for part in chunks(rows):
-            stmt = insert(conn, trades).values(list(part))
-            ex = stmt.excluded
-            updates: dict[str, Any] = {
-                f: ex[f] for f in _TRADE_FIELDS if f not in ("trade_id", "stop_loss")
-            }
-            updates["stop_loss"] = sa.func.coalesce(ex.stop_loss, trades.c.stop_loss)
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[trades.c.account_id, trades.c.trade_id], set_=updates
-                )
-            )
+        stmt = insert(conn, trades)
+        ex = stmt.excluded
+        updates: dict[str, Any] = {
+            f: ex[f] for f in _TRADE_FIELDS if f not in ("trade_id", "stop_loss")
+        }
+        updates["stop_loss"] = sa.func.coalesce(ex.stop_loss, trades.c.stop_loss)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[trades.c.account_id, trades.c.trade_id], set_=updates
+        )
+        await conn.execute(upsert, rows)
     return len(rows)
 
 
