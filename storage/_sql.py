@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,22 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import traders
 
-T = TypeVar("T")
-
-CHUNK = 500
-"""Rows per multi-row INSERT (keeps SQLite under its bound-parameter limit)."""
-
 
 def insert(conn: AsyncConnection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
     """An INSERT that supports ``on_conflict_do_nothing/do_update`` on this dialect."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
-
-
-def chunks(rows: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
 
 
 async def ensure_trader(conn: AsyncConnection, trader_id: int, at: datetime) -> None:
