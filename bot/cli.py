@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from pulse.config import ConfigError
 
 # Each entry is a module of bot.commands with a register(subparsers) function.
-COMMAND_MODULES: tuple[str, ...] = ("config_cmd", "run_cmd", "replay_cmd", "score_cmd")
+COMMAND_MODULES: tuple[str, ...] = (
+    "config_cmd",
+    "run_cmd",
+    "replay_cmd",
+    "db_cmd",
+    "score_cmd",
+    "import_cmd",
+    "journal_cmd",
+)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
