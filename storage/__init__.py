@@ -24,6 +24,7 @@ from storage.migrate import (
     current_revision,
     downgrade,
     head_revisions,
+    make_revision,
     open_database,
     upgrade,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "downgrade",
     "head_revisions",
     "make_engine",
+    "make_revision",
     "open_database",
     "redact_url",
     "transaction",

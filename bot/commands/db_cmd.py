@@ -21,6 +21,7 @@ from storage import (
     current_revision,
     downgrade,
     head_revisions,
+    make_revision,
     redact_url,
     upgrade,
 )
@@ -51,6 +52,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     down.add_argument("revision")
     down.set_defaults(func=run_downgrade)
 
+    rev = dsub.add_parser(
+        "revision", help="(development) autogenerate a migration from storage/schema.py"
+    )
+    common(rev)
+    rev.add_argument("-m", "--message", required=True)
+    rev.add_argument("--rev-id", default=None, help="e.g. 0002")
+    rev.set_defaults(func=run_revision)
+
 
 def _url(args: argparse.Namespace) -> str:
     if args.url:
@@ -78,6 +87,9 @@ def _run(args: argparse.Namespace, action: str) -> int:
             asyncio.run(downgrade(url, args.revision))
             rev = asyncio.run(current_revision(url))
             print(f"database {shown}: at revision {rev or 'base (empty)'}")
+        elif action == "revision":
+            path = asyncio.run(make_revision(url, args.message, rev_id=args.rev_id))
+            print(f"wrote {path}: review it, then run the storage tests")
         else:
             rev = asyncio.run(current_revision(url))
             print(f"database {shown}: at revision {rev or 'none (not migrated)'} ({_label(rev)})")
@@ -107,3 +119,7 @@ def run_current(args: argparse.Namespace) -> int:
 
 def run_downgrade(args: argparse.Namespace) -> int:
     return _run(args, "downgrade")
+
+
+def run_revision(args: argparse.Namespace) -> int:
+    return _run(args, "revision")

@@ -161,3 +161,19 @@ async def test_in_memory_database_keeps_its_schema() -> None:
         assert set(names) >= TABLES
     finally:
         await eng.dispose()
+
+
+async def test_two_processes_starting_together_migrate_once(db_url: str) -> None:
+    """Two engines upgrading a fresh file at once: one migrates, the other waits and
+    finds it at head (BEGIN IMMEDIATE serialises them)."""
+    import asyncio
+
+    e1, e2 = make_engine(db_url), make_engine(db_url)
+    try:
+        await asyncio.gather(upgrade(db_url, engine=e1), upgrade(db_url, engine=e2))
+    finally:
+        await e1.dispose()
+        await e2.dispose()
+    assert await current_revision(db_url) == head_revisions()[0]
+    assert await _tables(db_url) == TABLES
+
