@@ -44,6 +44,7 @@ __all__ = [
     "TickAggregator",
     "aggregate_ticks",
     "bars_frame",
+    "frame_to_bars",
     "frames_from_stream",
     "resample_bars",
     "session_bounds",
@@ -265,6 +266,28 @@ def resample_bars(
     if "spread" in bars:
         out["spread"] = np.minimum.reduceat(bars["spread"].to_numpy(dtype=np.int32), firsts)
     return out
+
+
+def frame_to_bars(bars: pd.DataFrame) -> list[Bar]:
+    """A bar frame (feed / aggregation shape) as :class:`pulse.models.Bar` objects."""
+    t = to_epoch_ms(bars.index)
+    cols = [
+        bars[c].to_numpy(dtype=np.float64).tolist() if c in bars else [0.0] * len(bars)
+        for c in ("open", "high", "low", "close", "tick_volume", "spread", "real_volume")
+    ]
+    return [
+        Bar(
+            time=datetime.fromtimestamp(ti / 1000, tz=UTC),
+            open=o,
+            high=h,
+            low=lo,
+            close=c,
+            tick_volume=tv,
+            spread=int(sp),
+            real_volume=rv,
+        )
+        for ti, o, h, lo, c, tv, sp, rv in zip(t.tolist(), *cols, strict=True)
+    ]
 
 
 def _tf_ms(timeframe: str) -> int:

@@ -16,6 +16,7 @@ from pulse.ticks import (
     SessionSpec,
     TickAggregator,
     aggregate_ticks,
+    frame_to_bars,
     frames_from_stream,
     resample_bars,
     to_epoch_ms,
@@ -264,3 +265,11 @@ def test_resample_m1_bars_equals_aggregating_the_ticks(es: pd.DataFrame) -> None
         resample_bars(broken, "M5")
     with pytest.raises(ValueError, match="increasing time order"):
         resample_bars(m1.iloc[[1, 0]], "M5")
+
+
+def test_frame_to_bars_round_trip() -> None:
+    m1 = load_es_m1().iloc[:3]
+    bars = frame_to_bars(m1)
+    assert [b.time for b in bars] == [t.to_pydatetime() for t in m1.index]
+    assert bars[0].open == m1["open"].iloc[0] and bars[0].tick_volume == m1["tick_volume"].iloc[0]
+    assert bars[2].real_volume == m1["real_volume"].iloc[2]
