@@ -174,6 +174,7 @@ class MT5Feed(Feed):
         self.name = name
         self._password = password
         self._lock = asyncio.Lock()
+        self._init_lock = asyncio.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._delay = self.feeds.backoff_initial_seconds
         self._symbols: set[str] = set()
@@ -235,9 +236,9 @@ class MT5Feed(Feed):
                     f"{self.retry_at.isoformat(timespec='seconds')}",
                     op=fn,
                 )
-            await self._initialize(fn)
+            await self._reconnect(fn)
         elif self.health is FeedHealth.NEW:  # used before connect(): connect lazily
-            await self._initialize(fn)
+            await self._reconnect(fn)
         result, err = await self._raw(fn, *args, **kwargs)
         if result is None or result is False:
             code, text = err if err else (None, "")
@@ -249,6 +250,12 @@ class MT5Feed(Feed):
             raise FeedError(f"{self.name} {fn}: {describe_error(code, text)}", code=code, op=fn)
         await self._mark_up()
         return result
+
+    async def _reconnect(self, op: str) -> None:
+        """One reconnect for all callers waiting on it (concurrent calls don't each retry)."""
+        async with self._init_lock:
+            if self.health is not FeedHealth.UP:
+                await self._initialize(op)
 
     async def _transport_failure(self, code: int | None, text: str, op: str) -> None:
         message = describe_error(code, text)

@@ -211,6 +211,20 @@ async def test_ipc_timeout_then_recovery_reports_down_and_restored_once(
     assert feed.health is FeedHealth.UP and feed.failures == 0
 
 
+async def test_concurrent_calls_share_one_reconnect(
+    feed: MT5Feed, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    fake.fail_next(1, code=-10005)
+    with pytest.raises(FeedUnavailable):
+        await feed.account()
+    clock.advance(seconds=1)
+    before = fake.call_names().count("initialize")
+    snaps = await asyncio.gather(*(feed.account() for _ in range(5)))
+    assert len(snaps) == 5
+    assert fake.call_names().count("initialize") == before + 1
+    assert [e.kind for e in feed.take_events()] == ["feed_down", "feed_restored"]
+
+
 async def test_backoff_is_capped(feed: MT5Feed, fake: FakeMetaTrader5, clock: Clock) -> None:
     fake.disconnect()
     delays = []
