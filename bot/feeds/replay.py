@@ -195,7 +195,7 @@ class ReplayFeed(Feed):
         session: SessionSpec | None = None,
         start: datetime | None = None,
     ) -> None:
-        self._now_ms = _ms(start) if start is not None else -(2**62)
+        self._now_ms = _ms(start) if start is not None else 0
         super().__init__(clock=self._clock)
         if speed is not None and speed <= 0:
             raise ValueError(
@@ -225,6 +225,15 @@ class ReplayFeed(Feed):
         self._pending: ReplayItem | None = None
         self._prev_ms: int | None = None
         self.played = 0
+        if start is None:  # before anything plays, the clock is the first item's time
+            firsts = [_ms(_event_at(self.events[0]))] if self.events else []
+            firsts += [
+                int(to_epoch_ms(df.index[:1])[0]) for df in self.bar_frames.values() if len(df)
+            ]
+            firsts += [
+                int(to_epoch_ms(df.index[:1])[0]) for df in self.tick_frames.values() if len(df)
+            ]
+            self._now_ms = min(firsts) if firsts else 0
 
     @classmethod
     def from_script(cls, script: Any, **kwargs: Any) -> ReplayFeed:
@@ -238,7 +247,7 @@ class ReplayFeed(Feed):
         return cls(parsed.events, **kwargs)
 
     def _clock(self) -> datetime:
-        return datetime.fromtimestamp(max(self._now_ms, 0) / 1000, tz=UTC)
+        return datetime.fromtimestamp(self._now_ms / 1000, tz=UTC)
 
     # -- timeline ------------------------------------------------------------------
 

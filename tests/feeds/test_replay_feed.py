@@ -155,6 +155,8 @@ async def test_bars_are_released_at_their_close_before_same_time_events() -> Non
     check_at = first + timedelta(minutes=3)
     events = [{"at": check_at.isoformat(), "type": "clock", "symbol": "ES"}]
     feed = ReplayFeed(events, bars={("ES", "M1"): bars.iloc[:10]}, session=ES_SESSION)
+    assert feed.clock() == first  # before playing: the first item's time, nothing closed yet
+    assert (await feed.bars("ES", "M1", 10)).empty
     items = []
     async for item in feed.play(until=check_at):
         items.append(item)
