@@ -37,18 +37,27 @@ def main(argv: list[str]) -> int:
     src = Path(argv[0]) if argv else source_path()
     raw = pd.read_csv(src)
     local = pd.to_datetime(raw["DateTime"], format="%Y-%m-%d %H:%M:%S.%f")
-    utc = local.dt.tz_localize(SOURCE_TZ, ambiguous="raise", nonexistent="raise").dt.tz_convert("UTC")
+    utc = local.dt.tz_localize(SOURCE_TZ, ambiguous="raise", nonexistent="raise").dt.tz_convert(
+        "UTC"
+    )
     ticks = pd.DataFrame(
-        {"time_msc": utc.astype("int64") // 1_000_000, "price": raw["Price"], "volume": raw["Volume"]}
+        {
+            "time_msc": utc.astype("int64") // 1_000_000,
+            "price": raw["Price"],
+            "volume": raw["Volume"],
+        }
     )
     body = ticks.to_csv(index=False, lineterminator="\n").encode()
     (OUT / "es_ticks.csv.gz").write_bytes(gzip.compress(body, compresslevel=9, mtime=0))
 
-    bars = aggregate_ticks(ticks["time_msc"].to_numpy(), ticks["price"], ticks["volume"], "M1", ES_SESSION)
+    bars = aggregate_ticks(
+        ticks["time_msc"].to_numpy(), ticks["price"], ticks["volume"], "M1", ES_SESSION
+    )
     bars["real_volume"] = bars["real_volume"].round().astype("int64")
     bars.index = bars.index.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     bars.to_csv(OUT / "es_m1.csv", lineterminator="\n", float_format="%.2f")
-    print(f"{len(ticks)} ticks -> {OUT / 'es_ticks.csv.gz'} ({(OUT / 'es_ticks.csv.gz').stat().st_size} B)")
+    gz = OUT / "es_ticks.csv.gz"
+    print(f"{len(ticks)} ticks -> {gz} ({gz.stat().st_size} B)")
     print(f"{len(bars)} M1 bars {bars.index[0]} .. {bars.index[-1]} -> {OUT / 'es_m1.csv'}")
     return 0
 
