@@ -13,16 +13,20 @@ from collections.abc import Sequence
 
 from pulse.config import ConfigError
 
-# Each entry is a module of bot.commands with a register(subparsers) function.
-COMMAND_MODULES: tuple[str, ...] = (
-    "config_cmd",
-    "run_cmd",
-    "replay_cmd",
-    "db_cmd",
-    "score_cmd",
-    "import_cmd",
-    "journal_cmd",
-)
+# Command name -> (module of bot.commands with register(subparsers), one-line help).
+# Only the chosen command's module is imported, so `pulse config check` does not pay
+# for pandas, SQLAlchemy or discord.py; `pulse --help` lists the table.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "config": ("config_cmd", "inspect the configuration"),
+    "db": ("db_cmd", "database schema: upgrade, current, downgrade"),
+    "demo": ("demo_cmd", "offline demo: a scripted trader day on bundled real market data"),
+    "replay": ("replay_cmd", "run a replay script (YAML or JSON) through the kernel"),
+    "score": ("score_cmd", "confluence score of the last bar of an OHLCV CSV"),
+    "calibrate": ("score_cmd", "how each confluence grade did on an OHLCV CSV"),
+    "import": ("import_cmd", "import an MT5 report or deals CSV into the journal"),
+    "journal": ("journal_cmd", "a trader's journal: export, stats, list, delete"),
+    "run": ("run_cmd", "run the Discord bot"),
+}
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -37,13 +41,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (None: every module, for tests)."""
     parser = _Parser(prog="pulse", description="Zanalytics Pulse, the trading coach.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"bot.commands.{name}").register(sub)
+    modules = {m for m, _ in COMMANDS.values()}
+    if command is not None:
+        modules = {COMMANDS[command][0]} if command in COMMANDS else set()
+    for module in sorted(modules):
+        importlib.import_module(f"bot.commands.{module}").register(sub)
+    for name, (_, help_text) in COMMANDS.items():
+        if name not in sub.choices:
+            sub.add_parser(name, help=help_text)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (its first non-option word), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def print_problems(source: str, problems: Sequence[str]) -> None:
@@ -53,7 +69,8 @@ def print_problems(source: str, problems: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_in(argv) or "")
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
