@@ -208,12 +208,15 @@ def grade_of(score: float, cfg: AnalysisConfig) -> Grade:
 # --------------------------------------------------------------------------- helpers
 
 
-def _positions(index_ns: IntArray, times: Any) -> IntArray:
+def _positions(index_ns: IntArray, times: pd.Series) -> IntArray:
     """Bar positions of event times (every event time is a bar of the index)."""
-    t = pd.DatetimeIndex(times)
-    if t.tz is None:
-        t = t.tz_localize("UTC")
-    pos: IntArray = np.searchsorted(index_ns, t.as_unit("ns").asi8)
+    if str(times.dtype) == "datetime64[ns, UTC]":
+        ns = times.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    else:
+        t = pd.DatetimeIndex(times)
+        t = t.tz_localize("UTC") if t.tz is None else t
+        ns = t.as_unit("ns").asi8
+    pos: IntArray = np.searchsorted(index_ns, ns)
     return pos
 
 
@@ -292,25 +295,27 @@ class _Inputs:
 
     def add(self, component: str, side: int, label: str, points: Any) -> None:
         arr = np.asarray(points, dtype=float)
+        if not arr.any():
+            return
         if arr.shape != (self.n,):
             arr = np.broadcast_to(arr, (self.n,)).astype(float)
-        if np.any(arr != 0):
-            self.factors.append(Factor(component, side, label, arr))
+        self.factors.append(Factor(component, side, label, arr))
 
 
 def _smc_factors(x: _Inputs, smc: SMCResult, cfg: AnalysisConfig) -> None:
     n, rec, p = x.n, cfg.recency_bars, cfg.smc
     ev = smc.arrays
     pos, d, mit, top, bot = ev.time, ev.direction, ev.mitigated, ev.top, ev.bottom
-    kind = np.array(SMC_KINDS, dtype=object)[ev.kind]
+    kind = ev.kind  # integer codes into SMC_KINDS
+    code = {k: i for i, k in enumerate(SMC_KINDS)}
 
     # structure: only the latest break counts
-    brk = (kind == "bos") | (kind == "choch")
-    major = smc.major_trend.to_numpy()
+    brk = (kind == code["bos"]) | (kind == code["choch"])
+    major = smc.major_trend_values
     fade, last = _fade(pos[brk], n, max(1, rec // 2))
     if brk.any():
         bd = d[brk][np.maximum(last, 0)] * (last >= 0)
-        bchoch = (kind[brk] == "choch")[np.maximum(last, 0)] & (last >= 0)
+        bchoch = (kind[brk] == code["choch"])[np.maximum(last, 0)] & (last >= 0)
         for side, name, other in ((1, "bullish", "bearish"), (-1, "bearish", "bullish")):
             x.add("smc", side, f"{name} CHoCH", 35 * fade * ((bd == side) & bchoch))
             x.add("smc", side, f"{name} BOS", 25 * fade * ((bd == side) & ~bchoch))
@@ -322,14 +327,14 @@ def _smc_factors(x: _Inputs, smc: SMCResult, cfg: AnalysisConfig) -> None:
     tol = np.nan_to_num(p.zone_touch_atr * x.ind["atr"], nan=0.0)
     for k, pts, what in (("order_block", 35, "order block retest"), ("fvg", 20, "FVG retest")):
         for side, name in ((1, "bullish"), (-1, "bearish")):
-            m = (kind == k) & (d == side)
+            m = (kind == code[k]) & (d == side)
             hit = _touches(pos[m], mit[m], top[m], bot[m], side, p.zone_max_age_bars, tol,
                            x.high, x.low, x.close)
             x.add("smc", side, f"{name} {what}", pts * hit)
     for side, label in ((1, "sell-side liquidity sweep"), (-1, "buy-side liquidity sweep")):
-        x.add("smc", side, label, 30 * _recent(pos[(kind == "sweep") & (d == side)], n, rec))
+        x.add("smc", side, label, 30 * _recent(pos[(kind == code["sweep"]) & (d == side)], n, rec))
     for side, name in ((1, "bullish"), (-1, "bearish")):
-        m = (kind == "displacement") & (d == side)
+        m = (kind == code["displacement"]) & (d == side)
         x.add("smc", side, f"{name} displacement", 15 * _recent(pos[m], n, max(1, rec // 3)))
 
 
@@ -337,19 +342,18 @@ def _wyckoff_factors(x: _Inputs, wy: WyckoffLike, cfg: AnalysisConfig) -> None:
     ev = wy.events
     n, rec = x.n, cfg.recency_bars
     phase = wy.phase
-    cats = list(_PHASE_POINTS)
-    codes = np.full(n, -1, dtype=np.int8)
     # side of the structure the phase belongs to: +1 accumulation/markup, -1 distribution/
     # markdown, 0 none; events of the other side are stale and do not count
     phase_side = np.zeros(n, dtype=np.int64)
+    phase_masks: dict[str, np.ndarray] = {}
     if len(phase) == n and n:
-        arr = np.asarray(phase, dtype=object)
-        codes = pd.Categorical(arr, categories=cats).codes
-        present = set(pd.unique(arr).tolist())
-        for name in present:
+        arr = phase.to_numpy(dtype=object)
+        for name in pd.unique(arr):
             if isinstance(name, str) and name != "none":
-                sgn = -1 if name.startswith(("distribution", "markdown")) else 1
-                phase_side[arr == name] = sgn
+                mask = arr == name
+                phase_side[mask] = -1 if name.startswith(("distribution", "markdown")) else 1
+                if name in _PHASE_POINTS:
+                    phase_masks[name] = mask
     if len(ev):
         pos = _positions(x.index_ns, ev["time"])
         kind = ev["kind"].to_numpy()
@@ -366,12 +370,10 @@ def _wyckoff_factors(x: _Inputs, wy: WyckoffLike, cfg: AnalysisConfig) -> None:
                         label = "Wyckoff automatic reaction"
                     live = phase_side != -side
                     x.add("wyckoff", side, label, pts * _recent(pos[m], n, rec) * live)
-    if len(phase) == n and n:
-        for ci in np.unique(codes[codes >= 0]):
-            name = cats[int(ci)]
-            side, pts = _PHASE_POINTS[name]
-            label = f"Wyckoff {name.replace('_', ' phase ')}" if "_" in name else f"Wyckoff {name}"
-            x.add("wyckoff", side, label, pts * (codes == ci))
+    for name, mask in phase_masks.items():
+        side, pts = _PHASE_POINTS[name]
+        label = f"Wyckoff {name.replace('_', ' phase ')}" if "_" in name else f"Wyckoff {name}"
+        x.add("wyckoff", side, label, pts * mask)
 
 
 def _technical_factors(x: _Inputs, cfg: AnalysisConfig) -> None:

@@ -137,4 +137,6 @@ def compute_indicators(bars: pd.DataFrame, params: TechnicalParams) -> pd.DataFr
         "ema_slow": ema(c, params.ema_slow),
         "volume_sma": volume_sma(v, params.volume_sma),
     }
-    return pd.DataFrame(data, index=bars.index)
+    # one float block: far cheaper to build than eleven separate columns
+    return pd.DataFrame(np.column_stack(list(data.values())) if len(c) else
+                        np.empty((0, len(data))), index=bars.index, columns=list(data))

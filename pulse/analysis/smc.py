@@ -50,6 +50,7 @@ running maxima/minima, O((N + events) log N).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -61,6 +62,7 @@ from pulse.config import SMCParams
 __all__ = [
     "EVENT_COLUMNS",
     "SMC_KINDS",
+    "EventArrays",
     "SMCResult",
     "SparseTable",
     "analyze_smc",
@@ -89,16 +91,24 @@ class SparseTable:
         self.kind = kind
         op = np.maximum if kind == "max" else np.minimum
         n = values.shape[0]
-        levels = [values]
-        half = 1
-        while 2 * half <= n:
-            prev = levels[-1]
-            cur = prev.copy()
+        depth = max(1, int(n).bit_length())  # levels k with 2**k <= n
+        table = np.empty((depth, n))
+        table[0] = values
+        for k in range(1, depth):
+            half = 1 << (k - 1)
+            prev, cur = table[k - 1], table[k]
             op(prev[: n - half], prev[half:], out=cur[: n - half])
-            levels.append(cur)
-            half *= 2
-        self.table = np.stack(levels) if n else np.empty((1, 0))
+            cur[n - half:] = prev[n - half:]
+        self.table = table
         self.n = n
+
+    def window(self, start: int, count: int, length: int) -> FloatArray:
+        """op over ``values[i : i + length]`` for ``i`` in ``start .. start + count - 1``."""
+        k = int(length).bit_length() - 1
+        row = self.table[k]
+        a = row[start: start + count]
+        b = row[start + length - (1 << k): start + length - (1 << k) + count]
+        return np.maximum(a, b) if self.kind == "max" else np.minimum(a, b)
 
     def range(self, lo: IntArray, hi: IntArray) -> FloatArray:
         """op(values[lo..hi]) inclusive, element-wise for arrays with ``lo <= hi``."""
@@ -108,12 +118,16 @@ class SparseTable:
         b = self.table[k, hi - (1 << k) + 1]
         return np.maximum(a, b) if self.kind == "max" else np.minimum(a, b)
 
-    def first_beyond(self, start: IntArray, threshold: FloatArray) -> IntArray:
-        """Smallest ``j > start`` with ``values[j] > threshold`` (a max table) or
-        ``values[j] < threshold`` (a min table), or -1; element-wise."""
+    def first_beyond(
+        self, start: IntArray, threshold: FloatArray, end: IntArray | None = None
+    ) -> IntArray:
+        """Smallest ``j`` with ``start < j < end`` (default: the table's length) and
+        ``values[j] > threshold`` (a max table) or ``values[j] < threshold`` (a min
+        table), or -1; element-wise."""
         n = self.n
         p = np.asarray(start, dtype=np.int64) + 1
         thr = np.asarray(threshold, dtype=np.float64)
+        stop = np.full(p.shape, n, dtype=np.int64) if end is None else np.asarray(end)
         if p.size == 0 or n == 0:
             return np.full(p.shape, -1, dtype=np.int64)
         is_max = self.kind == "max"
@@ -122,9 +136,9 @@ class SparseTable:
             size = 1 << k
             block = self.table[k, np.minimum(p, last)]
             skip = (block <= thr) if is_max else (block >= thr)
-            skip &= p + size <= n
+            skip &= p + size <= stop
             p += size * skip
-        return np.where(p < n, p, -1)
+        return np.where(p < stop, p, -1)
 
     def first_many(self, *queries: tuple[IntArray, FloatArray]) -> list[IntArray]:
         """:meth:`first_beyond` for several (start, threshold) batches in one pass."""
@@ -137,12 +151,50 @@ class SparseTable:
 
 
 @dataclass(frozen=True)
-class SMCResult:
-    """SMC events (section 6 columns) and the structure trend per bar."""
+class EventArrays:
+    """Events as bar positions (sorted by time, kind, origin, direction); ``mitigated``
+    is -1 while open. ``kind`` indexes :data:`SMC_KINDS`."""
 
-    events: pd.DataFrame
-    trend: pd.Series
-    major_trend: pd.Series
+    time: IntArray
+    kind: IntArray
+    direction: IntArray
+    origin: IntArray
+    top: FloatArray
+    bottom: FloatArray
+    mitigated: IntArray
+
+    @staticmethod
+    def empty() -> EventArrays:
+        e = np.empty(0, dtype=np.int64)
+        return EventArrays(e, e, e, e, np.empty(0), np.empty(0), e)
+
+
+@dataclass(frozen=True)
+class SMCResult:
+    """SMC events (section 6 columns) and the structure trend per bar.
+
+    ``arrays`` holds the events as bar positions (what the scorer reads); the ``events``
+    frame and the trend Series are built from them on first use.
+    """
+
+    index: pd.DatetimeIndex
+    arrays: EventArrays
+    trend_values: IntArray
+    major_trend_values: IntArray
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        return _to_frame(self.arrays, self.index)
+
+    @cached_property
+    def trend(self) -> pd.Series:
+        """+1 after a bullish break, -1 after a bearish one, 0 before any (internal)."""
+        return pd.Series(self.trend_values, index=self.index, name="trend")
+
+    @cached_property
+    def major_trend(self) -> pd.Series:
+        """The same for the swing structure (``structure_swing_length``)."""
+        return pd.Series(self.major_trend_values, index=self.index, name="major_trend")
 
 
 def empty_events() -> pd.DataFrame:
@@ -160,12 +212,45 @@ def empty_events() -> pd.DataFrame:
     )
 
 
-@dataclass
-class _Tables:
-    high_max: SparseTable
-    low_min: SparseTable
-    close_max: SparseTable
-    close_min: SparseTable
+_HIGH, _CLOSE_UP, _LOW, _CLOSE_DN = range(4)
+
+
+class _Tab:
+    """One max sparse table over ``[high, close, -low, -close]`` end to end, so that every
+    search of a stage (highs above, closes above, lows below, closes below) is one
+    vectorised call. Queries take bar positions and thresholds in price terms."""
+
+    def __init__(self, high: FloatArray, low: FloatArray, close: FloatArray) -> None:
+        self.n = n = close.shape[0]
+        self.high, self.low, self.close = high, low, close
+        self.st = SparseTable(np.concatenate([high, close, -low, -close]), "max")
+        self.off = np.arange(4, dtype=np.int64) * n
+        self.sign = np.array([1.0, 1.0, -1.0, -1.0])
+
+    def first(self, *queries: tuple[int, IntArray, FloatArray]) -> list[IntArray]:
+        """For each (series, start, threshold) batch: the first bar after ``start`` where
+        the series goes beyond the threshold (above for highs/closes-up, below for
+        lows/closes-down), or -1."""
+        sizes = [np.asarray(q[1]).size for q in queries]
+        ser = np.concatenate([np.full(sz, q[0], dtype=np.int64)
+                              for sz, q in zip(sizes, queries, strict=True)])
+        start = np.concatenate([np.asarray(q[1], dtype=np.int64) for q in queries])
+        thr = np.concatenate([np.asarray(q[2], dtype=np.float64) for q in queries])
+        off = self.off[ser]
+        res = self.st.first_beyond(start + off, thr * self.sign[ser], off + self.n)
+        res = np.where(res >= 0, res - off, -1)
+        return np.split(res, np.cumsum(sizes)[:-1])
+
+    def ranges(self, *queries: tuple[int, IntArray, IntArray]) -> list[FloatArray]:
+        """Max of highs (series _HIGH) or min of lows (_LOW) over inclusive bar ranges."""
+        sizes = [np.asarray(q[1]).size for q in queries]
+        ser = np.concatenate([np.full(sz, q[0], dtype=np.int64)
+                              for sz, q in zip(sizes, queries, strict=True)])
+        lo = np.concatenate([np.asarray(q[1], dtype=np.int64) for q in queries])
+        hi = np.concatenate([np.asarray(q[2], dtype=np.int64) for q in queries])
+        off = self.off[ser]
+        res = self.st.range(lo + off, hi + off) * self.sign[ser]
+        return np.split(res, np.cumsum(sizes)[:-1])
 
 
 class _Collector:
@@ -189,23 +274,26 @@ class _Collector:
         )
 
 
-def _swings(tab: _Tables, n: int, up: bool) -> tuple[IntArray, FloatArray]:
-    """Origins and levels of swing highs (``up``) or lows of fractal length ``n``."""
-    size = tab.high_max.n
-    if size < 2 * n + 1:
-        return np.empty(0, dtype=np.int64), np.empty(0)
-    c = np.arange(n, size - n, dtype=np.int64)
-    if up:
-        v = tab.high_max.values[c]
-        left = tab.high_max.range(c - n, c - 1)
-        right = tab.high_max.range(c + 1, c + n)
-        ok = (v > left) & (v >= right)
-    else:
-        v = tab.low_min.values[c]
-        left = tab.low_min.range(c - n, c - 1)
-        right = tab.low_min.range(c + 1, c + n)
-        ok = (v < left) & (v <= right)
-    return c[ok], v[ok]
+def _swings(tab: _Tab, lengths: tuple[int, ...]) -> list[tuple[IntArray, FloatArray]]:
+    """Origins and levels of swing highs then lows for each fractal length."""
+    size = tab.n
+    out: list[tuple[IntArray, FloatArray]] = []
+    for n in lengths:
+        count = max(size - 2 * n, 0)
+        c = np.arange(n, n + count, dtype=np.int64)
+        if count == 0:
+            out += [(c, np.empty(0)), (c, np.empty(0))]
+            continue
+        hi0, lo0 = int(tab.off[_HIGH]), int(tab.off[_LOW])
+        left_h = tab.st.window(hi0, count, n)  # highs of c-n .. c-1
+        right_h = tab.st.window(hi0 + n + 1, count, n)  # highs of c+1 .. c+n
+        left_l = -tab.st.window(lo0, count, n)
+        right_l = -tab.st.window(lo0 + n + 1, count, n)
+        vh, vl = tab.high[c], tab.low[c]
+        up = (vh > left_h) & (vh >= right_h)
+        dn = (vl < left_l) & (vl <= right_l)
+        out += [(c[up], vh[up]), (c[dn], vl[dn])]
+    return out
 
 
 def _merge_breaks(
@@ -279,10 +367,9 @@ def analyze_smc(bars: pd.DataFrame, params: SMCParams) -> SMCResult:
     size = c.shape[0]
     idx = pd.DatetimeIndex(bars.index)
     if size == 0:
-        z = pd.Series(np.zeros(0, dtype=np.int64), index=idx)
-        return SMCResult(empty_events(), z, z)
-    tab = _Tables(SparseTable(h, "max"), SparseTable(lo, "min"),
-                  SparseTable(c, "max"), SparseTable(c, "min"))
+        e = np.zeros(0, dtype=np.int64)
+        return SMCResult(idx, EventArrays.empty(), e, e)
+    tab = _Tab(h, lo, c)
     atr_s = atr(h, lo, c, params.atr_period)
     atr_l = atr(h, lo, c, params.ob_atr_period)
     prev_atr = np.concatenate([[np.nan], atr_s[:-1]])
@@ -291,10 +378,11 @@ def analyze_smc(bars: pd.DataFrame, params: SMCParams) -> SMCResult:
     n, big_n = params.swing_length, params.structure_swing_length
 
     # stage 1: swings of both lengths and each swing's first close beyond its level
-    sh, sl = _swings(tab, n, up=True), _swings(tab, n, up=False)
-    bh, bl = _swings(tab, big_n, up=True), _swings(tab, big_n, up=False)
-    j_sh, j_bh = tab.close_max.first_many((sh[0] + n, sh[1]), (bh[0] + big_n, bh[1]))
-    j_sl, j_bl = tab.close_min.first_many((sl[0] + n, sl[1]), (bl[0] + big_n, bl[1]))
+    sh, sl, bh, bl = _swings(tab, (n, big_n))
+    j_sh, j_bh, j_sl, j_bl = tab.first(
+        (_CLOSE_UP, sh[0] + n, sh[1]), (_CLOSE_UP, bh[0] + big_n, bh[1]),
+        (_CLOSE_DN, sl[0] + n, sl[1]), (_CLOSE_DN, bl[0] + big_n, bl[1]),
+    )
     out.add("swing_high", sh[0] + n, -1, sh[0], sh[1], sh[1], j_sh)
     out.add("swing_low", sl[0] + n, 1, sl[0], sl[1], sl[1], j_sl)
     bt, bo, bd, blv, trend = _merge_breaks(
@@ -321,17 +409,17 @@ def analyze_smc(bars: pd.DataFrame, params: SMCParams) -> SMCResult:
         fvg_dn = i[(h[i] < lo[i - 2]) & (c[i - 1] < o[i - 1])]
     else:
         fvg_up = fvg_dn = np.empty(0, dtype=np.int64)
-    pools = {side: _pools(tab, org, lvl, n, prev_atr, params.equal_level_atr, side == "high")
-             for side, (org, lvl) in (("high", sh), ("low", sl))}
-    ph, pl = pools["high"], pools["low"]
+    ph, pl = _pools(tab, sh, sl, n, prev_atr, params.equal_level_atr)
 
     # stage 2: mitigation of zones and the bar that takes each pool
-    mit_ob_up, = tab.close_min.first_many((ob_t[ob_up], ob_bot[ob_up]))
-    mit_ob_dn, = tab.close_max.first_many((ob_t[~ob_up], ob_top[~ob_up]))
-    fill_up, take_low = tab.low_min.first_many(
-        (fvg_up, _up(h[fvg_up - 2])), (pl[0], pl[3]))
-    fill_dn, take_high = tab.high_max.first_many(
-        (fvg_dn, _down(lo[fvg_dn - 2])), (ph[0], ph[2]))
+    mit_ob_up, mit_ob_dn, fill_up, fill_dn, take_high, take_low = tab.first(
+        (_CLOSE_DN, ob_t[ob_up], ob_bot[ob_up]),
+        (_CLOSE_UP, ob_t[~ob_up], ob_top[~ob_up]),
+        (_LOW, fvg_up, _up(h[fvg_up - 2])),  # filled: a low at or below the bottom
+        (_HIGH, fvg_dn, _down(lo[fvg_dn - 2])),  # a high at or above the top
+        (_HIGH, ph[0], ph[2]),
+        (_LOW, pl[0], pl[3]),
+    )
     ob_mit = np.empty(ob_t.size, dtype=np.int64)
     ob_mit[ob_up], ob_mit[~ob_up] = mit_ob_up, mit_ob_dn
     out.add("order_block", ob_t, ob_d, ob_bar, ob_top, ob_bot, ob_mit)
@@ -345,8 +433,7 @@ def analyze_smc(bars: pd.DataFrame, params: SMCParams) -> SMCResult:
     sw_l = (take_low >= 0) & (c[np.maximum(take_low, 0)] > pl[3])
     js_h, lv_h = take_high[sw_h], ph[2][sw_h]
     js_l, lv_l = take_low[sw_l], pl[3][sw_l]
-    mit_sw_h, = tab.close_max.first_many((js_h, h[js_h]))
-    mit_sw_l, = tab.close_min.first_many((js_l, lo[js_l]))
+    mit_sw_h, mit_sw_l = tab.first((_CLOSE_UP, js_h, h[js_h]), (_CLOSE_DN, js_l, lo[js_l]))
     out.add("sweep", js_h, -1, js_h, h[js_h], lv_h, mit_sw_h)
     out.add("sweep", js_l, 1, js_l, lv_l, lo[js_l], mit_sw_l)
 
@@ -356,58 +443,67 @@ def analyze_smc(bars: pd.DataFrame, params: SMCParams) -> SMCResult:
     out.add("displacement", disp, np.sign(body[disp]).astype(np.int64), disp, h[disp], lo[disp],
             np.full(disp.size, -1))
 
-    events = _to_frame(out, idx)
-    return SMCResult(
-        events,
-        pd.Series(trend, index=idx, name="trend"),
-        pd.Series(major, index=idx, name="major_trend"),
-    )
+    return SMCResult(idx, _collect(out), trend, major)
+
+
+Pool = tuple[IntArray, IntArray, FloatArray, FloatArray]
 
 
 def _pools(
-    tab: _Tables, org: IntArray, lvl: FloatArray, n: int, prev_atr: FloatArray,
-    equal_atr: float, highs: bool,
-) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-    """Equal highs/lows from consecutive swings: (known bar, origin, top, bottom)."""
-    if org.size < 2:
-        e = np.empty(0, dtype=np.int64)
-        return e, e, np.empty(0), np.empty(0)
-    a, b = org[:-1], org[1:]
-    la, lb = lvl[:-1], lvl[1:]
-    known = b + n
-    tol = equal_atr * prev_atr[known]
-    top, bot = np.maximum(la, lb), np.minimum(la, lb)
-    has_between = b - a >= 2
-    lo_i, hi_i = a + 1, np.maximum(b - 1, a + 1)
-    if highs:
-        intact = ~has_between | (tab.high_max.range(lo_i, hi_i) <= top)
-    else:
-        intact = ~has_between | (tab.low_min.range(lo_i, hi_i) >= bot)
-    m = (np.abs(la - lb) <= tol) & intact
-    return known[m], b[m], top[m], bot[m]
+    tab: _Tab, highs: tuple[IntArray, FloatArray], lows: tuple[IntArray, FloatArray], n: int,
+    prev_atr: FloatArray, equal_atr: float,
+) -> tuple[Pool, Pool]:
+    """Equal highs / equal lows from consecutive swings: (known bar, origin, top, bottom)."""
+    parts = []
+    qs: list[tuple[int, IntArray, IntArray]] = []
+    for ser, (org, lvl) in ((_HIGH, highs), (_LOW, lows)):
+        a, b = org[:-1], org[1:]
+        la, lb = lvl[:-1], lvl[1:]
+        parts.append((a, b, la, lb))
+        qs.append((ser, a + 1, np.maximum(b - 1, a + 1)))
+    between_h, between_l = tab.ranges(*qs)
+    out: list[Pool] = []
+    for (a, b, la, lb), between, highs_side in zip(
+        parts, (between_h, between_l), (True, False), strict=True
+    ):
+        known = b + n
+        tol = equal_atr * prev_atr[known]
+        top, bot = np.maximum(la, lb), np.minimum(la, lb)
+        empty = b - a < 2
+        intact = empty | ((between <= top) if highs_side else (between >= bot))
+        m = (np.abs(la - lb) <= tol) & intact
+        out.append((known[m], b[m], top[m], bot[m]))
+    return out[0], out[1]
 
 
-def _to_frame(out: _Collector, idx: pd.DatetimeIndex) -> pd.DataFrame:
-    """Positions -> the section 6 events frame, sorted by (time, kind, origin, direction)."""
+def _collect(out: _Collector) -> EventArrays:
+    """Concatenate the collected kinds and sort by (time, kind, origin, direction)."""
     if not out.parts:
-        return empty_events()
+        return EventArrays.empty()
     kinds = np.concatenate([np.full(p[1].size, _KIND_RANK[p[0]]) for p in out.parts])
     t, d, org, top, bot, mit = (np.concatenate([p[i] for p in out.parts]) for i in range(1, 7))
     order = np.lexsort((d, org, kinds, t))
-    kinds, t, d, org, top, bot, mit = (x[order] for x in (kinds, t, d, org, top, bot, mit))
+    return EventArrays(t[order], kinds[order], d[order], org[order], top[order], bot[order],
+                       mit[order])
+
+
+def _to_frame(ev: EventArrays, idx: pd.DatetimeIndex) -> pd.DataFrame:
+    """Positions -> the section 6 events frame."""
+    if ev.time.size == 0:
+        return empty_events()
     if idx.tz is None:
         idx = idx.tz_localize("UTC")
     names = np.array(SMC_KINDS, dtype=object)
     return pd.DataFrame(
         {
-            "time": idx.take(t),
-            "kind": names[kinds],
-            "direction": d,
-            "origin": idx.take(org),
-            "top": top,
-            "bottom": bot,
+            "time": idx.take(ev.time),
+            "kind": names[ev.kind],
+            "direction": ev.direction,
+            "origin": idx.take(ev.origin),
+            "top": ev.top,
+            "bottom": ev.bottom,
             "mitigated_at": idx.take(
-                mit, allow_fill=True, fill_value=pd.NaT  # type: ignore[arg-type]
+                ev.mitigated, allow_fill=True, fill_value=pd.NaT  # type: ignore[arg-type]
             ),
         }
     )
