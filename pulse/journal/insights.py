@@ -59,12 +59,21 @@ class Insight:
         )
 
 
-def _win_rate(rs: Sequence[TradeRecord]) -> float:
-    return sum(1 for r in rs if r.trade.net_pnl > 0) / len(rs)
+@dataclass(frozen=True)
+class _Agg:
+    """Count, wins and net total of a group: enough for win rate and expectancy."""
 
+    n: int
+    wins: int
+    total: float
 
-def _expectancy(rs: Sequence[TradeRecord]) -> float:
-    return sum(r.trade.net_pnl for r in rs) / len(rs)
+    @staticmethod
+    def of(rs: Sequence[TradeRecord]) -> _Agg:
+        nets = [r.trade.net_pnl for r in rs]
+        return _Agg(len(nets), sum(1 for v in nets if v > 0), sum(nets))
+
+    def __sub__(self, other: _Agg) -> _Agg:
+        return _Agg(self.n - other.n, self.wins - other.wins, self.total - other.total)
 
 
 def _money(v: float, currency: str) -> str:
@@ -90,22 +99,24 @@ def post_loss_ids(records: Sequence[TradeRecord], window: timedelta) -> set[str]
 def _compare(
     topic: str,
     label: str,
-    group: Sequence[TradeRecord],
-    rest: Sequence[TradeRecord],
+    group: Sequence[TradeRecord] | _Agg,
+    rest: Sequence[TradeRecord] | _Agg,
     min_n: int,
     sentence: Callable[[float, float, str, str], str],
     currency: str,
 ) -> Insight | None:
-    if len(group) < min_n or len(rest) < min_n:
+    g = group if isinstance(group, _Agg) else _Agg.of(group)
+    o = rest if isinstance(rest, _Agg) else _Agg.of(rest)
+    if g.n < min_n or o.n < min_n:
         return None
-    gw, rw = _win_rate(group), _win_rate(rest)
+    gw, rw = g.wins / g.n, o.wins / o.n
     if gw == rw:
         return None
-    ge, re_ = _expectancy(group), _expectancy(rest)
-    text = sentence(gw, rw, f"n={len(group)}", f"n={len(rest)}") + (
+    ge, re_ = g.total / g.n, o.total / o.n
+    text = sentence(gw, rw, f"n={g.n}", f"n={o.n}") + (
         f" Average per trade: {_money(ge, currency)} vs {_money(re_, currency)}."
     )
-    return Insight(topic, label, len(group), len(rest), gw, rw, ge, re_, text)
+    return Insight(topic, label, g.n, o.n, gw, rw, ge, re_, text)
 
 
 def _group_sentence(label: str) -> Callable[[float, float, str, str], str]:
@@ -132,11 +143,11 @@ def _best_worst(
         if k is not None:
             groups[k].append(r)
     found: list[Insight] = []
+    everyone = _Agg.of(closed)
     for k, members in groups.items():
-        ids = {id(m) for m in members}
-        rest = [r for r in closed if id(r) not in ids]
+        agg = _Agg.of(members)
         label = describe(k)
-        ins = _compare(topic, label, members, rest, min_n, _group_sentence(label), currency)
+        ins = _compare(topic, label, agg, everyone - agg, min_n, _group_sentence(label), currency)
         if ins is not None:
             found.append(ins)
     if not found:

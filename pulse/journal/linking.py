@@ -9,6 +9,7 @@ and notes link only explicitly (a reflection is always answered for a named trad
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -60,8 +61,13 @@ def link_entries(
                 implicit.append(e)
             continue
         _attach(rec, e)
+    opens = [t.open_time for t in by_open]
     for e in implicit:
-        for t in by_open:
+        # Only trades opened in [e.at, e.at + window] can match: bisect to them.
+        i = bisect_left(opens, e.at)
+        while i < len(by_open) and opens[i] <= e.at + window:
+            t = by_open[i]
+            i += 1
             rec = out[t.trade_id]
             taken = rec.pre is not None if e.kind is JournalKind.PRE_TRADE else bool(rec.overrides)
             if not taken and _matches(e, t, window):
