@@ -285,6 +285,8 @@ class TradeBook:
         self._trades: dict[str, Trade] = {}
         self._cash: list[Deal] = []
         self._cash_total = 0.0
+        self._changed: set[str] = set()
+        self._removed: set[str] = set()
         for d in sorted(deals, key=lambda d: d.sort_key):
             self.add(d)
 
@@ -317,6 +319,7 @@ class TradeBook:
             for kind, leg in changes:
                 trade = leg.to_trade()
                 self._trades[trade.trade_id] = trade
+                self._changed.add(trade.trade_id)
                 out.append(TradeEvent(kind, trade, deal))
             return out
 
@@ -324,11 +327,16 @@ class TradeBook:
         i = bisect.bisect_right(pos.keys, key)
         pos.deals.insert(i, deal)
         pos.keys.insert(i, key)
-        for leg in pos.legs:
-            self._trades.pop(leg.trade_id, None)
+        old_ids = {leg.trade_id for leg in pos.legs}
+        for tid in old_ids:
+            self._trades.pop(tid, None)
         per_deal = pos.rebuild()
         for leg in pos.legs:
             self._trades[leg.trade_id] = leg.to_trade()
+        new_ids = {leg.trade_id for leg in pos.legs}
+        self._changed |= new_ids
+        self._changed -= old_ids - new_ids
+        self._removed = (self._removed | (old_ids - new_ids)) - new_ids
         return [TradeEvent(kind, self._trades[leg.trade_id], deal) for kind, leg in per_deal[i]]
 
     def extend(self, deals: Iterable[Deal]) -> list[TradeEvent]:
@@ -340,6 +348,17 @@ class TradeBook:
 
     def trade(self, trade_id: str) -> Trade | None:
         return self._trades.get(trade_id)
+
+    def take_changes(self) -> tuple[list[Trade], list[str]]:
+        """Trades new or changed since the last call (sorted), and ids that no longer
+        exist; then forget both. A late deal can change or renumber trades beyond the
+        ones its events name (e.g. a reversal inserted before later ones), so a store
+        that mirrors the book should sync with this rather than with the events."""
+        changed = sorted((self._trades[t] for t in self._changed), key=_trade_key)
+        removed = sorted(self._removed)
+        self._changed = set()
+        self._removed = set()
+        return changed, removed
 
     def trades(self) -> list[Trade]:
         """Every trade, sorted by open time then trade id."""

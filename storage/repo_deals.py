@@ -15,6 +15,7 @@ from storage.schema import deals, trades
 
 __all__ = [
     "count_deals",
+    "delete_trades",
     "insert_deals",
     "load_deals",
     "load_trades",
@@ -130,6 +131,18 @@ async def upsert_trades(db: DB, account_id: int, items: Iterable[Trade]) -> int:
         )
         await conn.execute(upsert, rows)
     return len(rows)
+
+
+async def delete_trades(db: DB, account_id: int, trade_ids: Iterable[str]) -> int:
+    """Remove trades that no longer exist (``TradeBook.take_changes`` reports them when a
+    late deal renumbers a position's legs); returns how many rows went."""
+    ids = list(trade_ids)
+    if not ids:
+        return 0
+    where = (trades.c.account_id == account_id) & trades.c.trade_id.in_(ids)
+    async with transaction(db) as conn:
+        res = await conn.execute(sa.delete(trades).where(where))
+        return int(res.rowcount)
 
 
 async def load_trades(

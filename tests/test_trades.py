@@ -232,7 +232,45 @@ def test_any_order_and_duplicates_give_same_trades(rnd: random.Random, dups: int
     shuffled = deals + [rnd.choice(deals) for _ in range(dups)]
     rnd.shuffle(shuffled)
     book = TradeBook()
+    mirror: dict[str, object] = {}  # what a store syncing with take_changes() would hold
     for d in shuffled:
         book.add(d)
+        changed, removed = book.take_changes()
+        mirror.update((t.trade_id, t) for t in changed)
+        for tid in removed:
+            del mirror[tid]
     assert book.trades() == expected
+    assert sorted(mirror) == sorted(t.trade_id for t in expected)
+    assert all(mirror[t.trade_id] == t for t in expected)
     assert book.cash_total == pytest.approx(10_000 - 4.0)
+
+
+def test_take_changes_reports_renumbered_legs() -> None:
+    book = TradeBook()
+    # A buy, then a buy INOUT against it (nothing to reverse: a scale-in).
+    book.extend([deal(1, 0, BUY, IN, 1.0, 1.0), deal(3, 3, BUY, INOUT, 3.0, 1.0)])
+    changed, removed = book.take_changes()
+    assert [t.trade_id for t in changed] == ["7"] and removed == []
+    evs = book.add(deal(2, 2, SELL, INOUT, 2.0, 1.0))  # late: 7 closes, 7.1 sell opens
+    assert [e.kind for e in evs] == ["closed", "reversed"]
+    changed, removed = book.take_changes()
+    # ...and the minute-3 buy INOUT now reverses 7.1 into 7.2, which no event named.
+    assert [t.trade_id for t in changed] == ["7", "7.1", "7.2"]
+    assert removed == []
+    assert book.trades() == reconstruct_trades(
+        [deal(1, 0, BUY, IN, 1.0, 1.0), deal(2, 2, SELL, INOUT, 2.0, 1.0),
+         deal(3, 3, BUY, INOUT, 3.0, 1.0)]
+    )  # fmt: skip
+    assert book.take_changes() == ([], [])
+
+
+def test_take_changes_reports_removed_ids() -> None:
+    book = TradeBook()
+    book.extend([deal(1, 0, BUY, IN, 1.0, 1.0), deal(3, 3, SELL, OUT, 1.0, 1.0),
+                 deal(4, 4, BUY, IN, 1.0, 1.0)])  # fmt: skip
+    assert [t.trade_id for t in book.trades()] == ["7", "7.1"]
+    book.take_changes()
+    book.add(deal(2, 2, BUY, IN, 1.0, 1.0))  # late scale-in: the OUT no longer flattens 7
+    changed, removed = book.take_changes()
+    assert [t.trade_id for t in book.trades()] == ["7"] and removed == ["7.1"]
+    assert [t.trade_id for t in changed] == ["7"]

@@ -9,10 +9,17 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pulse.models import Deal, DealEntry, DealType
-from pulse.trades import reconstruct_trades
+from pulse.trades import TradeBook, reconstruct_trades
 from storage import open_database
 from storage.records import AccountRecord
-from storage.repo_deals import count_deals, insert_deals, load_deals, load_trades, upsert_trades
+from storage.repo_deals import (
+    count_deals,
+    delete_trades,
+    insert_deals,
+    load_deals,
+    load_trades,
+    upsert_trades,
+)
 from storage.repo_traders import ensure_account
 
 from .conftest import T0
@@ -108,3 +115,19 @@ async def test_trades_upsert_round_trip(engine: AsyncEngine, account: AccountRec
     assert await load_trades(engine, account.id, open_only=True) == []
     later = await load_trades(engine, account.id, opened_since=full[3].open_time)
     assert [t.trade_id for t in later] == ["1003", "1004"]
+
+
+async def test_store_mirrors_book_with_take_changes(
+    engine: AsyncEngine, account: AccountRecord
+) -> None:
+    """Deals arriving late renumber legs; syncing take_changes() keeps the store exact."""
+    deals = make_deals(6)
+    rnd = random.Random(5)
+    book = TradeBook()
+    for d in rnd.sample(deals, len(deals)):
+        book.add(d)
+        changed, removed = book.take_changes()
+        async with engine.begin() as conn:
+            await upsert_trades(conn, account.id, changed)
+            await delete_trades(conn, account.id, removed)
+    assert await load_trades(engine, account.id) == reconstruct_trades(deals)
