@@ -532,12 +532,23 @@ def _configs(
 
 
 def _is_normalised(bars: pd.DataFrame) -> bool:
-    return (
+    """Already in :func:`normalize_bars` shape (then normalising again is skipped)."""
+    if not (
         tuple(bars.columns) == OHLCV
         and isinstance(bars.index, pd.DatetimeIndex)
         and str(bars.index.tz) == "UTC"
-        and bars.index.is_monotonic_increasing
-        and all(bars[c].dtype == np.float64 for c in OHLCV)
+        and (bars.dtypes == np.float64).all()
+    ):
+        return False
+    values = bars.to_numpy()
+    prices = values[:, :4]
+    return bool(
+        bars.index.is_monotonic_increasing
+        and bars.index.is_unique
+        and np.isfinite(values).all()
+        and (prices > 0).all()
+        and (values[:, 1] >= prices.max(axis=1)).all()
+        and (values[:, 2] <= prices.min(axis=1)).all()
     )
 
 
@@ -547,10 +558,14 @@ def analyze(
     symbol: str | None = None,
     *,
     weights: ConfluenceWeights | None = None,
+    checked: bool = False,
 ) -> AnalysisResult:
-    """Indicators, SMC, Wyckoff and the causal score series for ``bars``, run once."""
+    """Indicators, SMC, Wyckoff and the causal score series for ``bars``, run once.
+
+    ``bars`` in any spelling :func:`normalize_bars` accepts (already normalised frames
+    are used as they are; ``checked=True`` says the caller has verified that)."""
     acfg, wcfg = _configs(cfg, weights)
-    if not _is_normalised(bars):
+    if not checked and not _is_normalised(bars):
         bars = normalize_bars(bars)
     ind = compute_indicators(bars, acfg.technical)
     smc = analyze_smc(bars, acfg.smc)
@@ -586,7 +601,8 @@ class ConfluenceScorer:
         """:func:`analyze` of the scoring window."""
         if not _is_normalised(bars):
             bars = normalize_bars(bars)
-        return analyze(self.window(bars, at), self.config, symbol, weights=self.weights)
+        window = self.window(bars, at)
+        return analyze(window, self.config, symbol, weights=self.weights, checked=True)
 
     def score(
         self, bars: pd.DataFrame, symbol: str | None = None,
