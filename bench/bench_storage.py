@@ -154,7 +154,7 @@ async def bench_storage(deals: list[Deal], tmp: Path) -> None:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000
     deals = synthetic_deals(n)
     bench_tradebook(deals)
     with tempfile.TemporaryDirectory() as tmp:
