@@ -17,6 +17,7 @@ from storage.engine import (
     StorageURLError,
     check_url,
     make_engine,
+    reading,
     redact_url,
     transaction,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "make_engine",
     "make_revision",
     "open_database",
+    "reading",
     "redact_url",
     "transaction",
     "upgrade",

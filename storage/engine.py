@@ -29,9 +29,12 @@ __all__ = [
     "StorageURLError",
     "check_url",
     "make_engine",
+    "reading",
     "redact_url",
     "transaction",
 ]
+
+_READ_ONLY = "pulse_read_only"
 
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another writer's lock before giving up."""
@@ -125,7 +128,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    if conn.get_execution_options().get(_READ_ONLY):
+        conn.exec_driver_sql("BEGIN")  # deferred: a WAL reader never waits for a writer
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -140,6 +146,19 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
+
+
+@asynccontextmanager
+async def reading(db: DB) -> AsyncIterator[AsyncConnection]:
+    """Like :func:`transaction`, for reads: on SQLite a deferred BEGIN, so a reader sees
+    a consistent snapshot without taking (or waiting for) the write lock."""
+    if isinstance(db, AsyncConnection):
+        yield db
+        return
+    async with db.connect() as conn:
+        conn = await conn.execution_options(**{_READ_ONLY: True})
+        async with conn.begin():
+            yield conn
 
 
 @asynccontextmanager

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from pulse.models import Bar
 from storage._sql import insert
-from storage.engine import DB, transaction
+from storage.engine import DB, reading, transaction
 from storage.schema import bars
 
 __all__ = ["load_bars", "upsert_bars"]
@@ -49,7 +49,7 @@ async def load_bars(
         q = q.where(c.time >= since)
     if until is not None:
         q = q.where(c.time < until)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q.order_by(c.time))).all()
     out: list[Bar] = []
     for r in rows:

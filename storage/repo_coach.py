@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage._sql import ensure_trader
-from storage.engine import DB, transaction
+from storage.engine import DB, reading, transaction
 from storage.records import CoachConsent
 from storage.schema import coach_consents
 
@@ -69,7 +69,7 @@ async def revoke_consent(
 
 async def active_consents(db: DB, trader_id: int) -> list[CoachConsent]:
     q = sa.select(coach_consents).where((_c.trader_id == trader_id) & _c.revoked_at.is_(None))
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q.order_by(_c.granted_at, _c.id))).all()
     return [_consent(r) for r in rows]
 
@@ -79,6 +79,6 @@ async def consents_for_coach(db: DB, coach_user_id: int) -> list[CoachConsent]:
     q = sa.select(coach_consents).where(
         (_c.coach_user_id == coach_user_id) & _c.revoked_at.is_(None)
     )
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q.order_by(_c.trader_id, _c.id))).all()
     return [_consent(r) for r in rows]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from pulse.models import Deal, DealEntry, DealType, Side, Trade
 from storage._sql import insert
-from storage.engine import DB, transaction
+from storage.engine import DB, reading, transaction
 from storage.schema import deals, trades
 
 __all__ = [
@@ -83,14 +83,14 @@ async def load_deals(
     if position_ids is not None:
         q = q.where(deals.c.position_id.in_(list(position_ids)))
     q = q.order_by(deals.c.time, deals.c.time_msc, deals.c.ticket)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q)).all()
     return [_deal(r) for r in rows]
 
 
 async def count_deals(db: DB, account_id: int) -> int:
     q = sa.select(sa.func.count()).select_from(deals).where(deals.c.account_id == account_id)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         return int((await conn.execute(q)).scalar_one())
 
 
@@ -166,6 +166,6 @@ async def load_trades(
     if open_only:
         q = q.where(trades.c.close_time.is_(None))
     q = q.order_by(trades.c.open_time, trades.c.trade_id)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q)).all()
     return [_trade(r) for r in rows]

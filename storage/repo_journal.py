@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from pulse.models import JournalEntry, JournalKind, Verdict
 from storage._sql import ensure_trader
-from storage.engine import DB, transaction
+from storage.engine import DB, reading, transaction
 from storage.schema import journal_entries, verdicts
 
 __all__ = [
@@ -58,7 +58,7 @@ async def update_journal_entry(db: DB, entry: JournalEntry) -> bool:
 
 
 async def get_journal_entry(db: DB, entry_id: int) -> JournalEntry | None:
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         q = sa.select(journal_entries).where(journal_entries.c.id == entry_id)
         row = (await conn.execute(q)).first()
     return None if row is None else _entry(row)
@@ -88,7 +88,7 @@ async def list_journal_entries(
     q = q.order_by(c.at, c.id)
     if limit is not None:
         q = q.limit(limit)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q)).all()
     return [_entry(r) for r in rows]
 
@@ -119,7 +119,7 @@ async def add_verdict(
 
 
 async def get_verdict(db: DB, verdict_id: int) -> Verdict | None:
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         row = (await conn.execute(sa.select(verdicts).where(verdicts.c.id == verdict_id))).first()
     if row is None:
         return None

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from pulse.models import Nudge
 from storage._sql import ensure_trader, insert
-from storage.engine import DB, transaction
+from storage.engine import DB, reading, transaction
 from storage.records import OutboxItem, OutboxStatus
 from storage.schema import nudge_outbox
 
@@ -90,7 +90,7 @@ async def due_nudges(db: DB, now: datetime, *, limit: int = 50) -> list[OutboxIt
         .order_by(_o.next_attempt_at, _o.id)
         .limit(limit)
     )
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q)).all()
     return [_item(r) for r in rows]
 
@@ -125,7 +125,7 @@ async def mark_suppressed(db: DB, item_id: int, reason: str) -> bool:
 
 
 async def get_outbox_item(db: DB, item_id: int) -> OutboxItem | None:
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         row = (await conn.execute(sa.select(nudge_outbox).where(_o.id == item_id))).first()
     return None if row is None else _item(row)
 
@@ -148,13 +148,13 @@ async def list_outbox(
         q = q.where(_o.created_at >= since)
     if kind is not None:
         q = q.where(_o.kind == kind)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q.order_by(_o.created_at, _o.id))).all()
     return [_item(r) for r in rows]
 
 
 async def count_by_status(db: DB) -> dict[str, int]:
     q = sa.select(_o.status, sa.func.count()).group_by(_o.status)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q)).all()
     return {str(s): int(n) for s, n in rows}

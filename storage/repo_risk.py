@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage._sql import ensure_trader, insert
-from storage.engine import DB, transaction
+from storage.engine import DB, reading, transaction
 from storage.records import Lockout, LockoutKind, OverrideRecord, Violation
 from storage.schema import lockouts, overrides, risk_state, violations
 
@@ -62,7 +62,7 @@ async def active_lockouts(db: DB, account_id: int, at: datetime) -> list[Lockout
         )
         .order_by(_l.started_at, _l.id)
     )
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q)).all()
     return [_lockout(r) for r in rows]
 
@@ -72,7 +72,7 @@ async def list_lockouts(db: DB, account_id: int, *, since: datetime | None = Non
     q = sa.select(lockouts).where(_l.account_id == account_id)
     if since is not None:
         q = q.where(_l.until > since)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q.order_by(_l.started_at, _l.id))).all()
     return [_lockout(r) for r in rows]
 
@@ -109,7 +109,7 @@ async def save_risk_state(db: DB, account_id: int, data: dict[str, Any], at: dat
 async def load_risk_state(db: DB, account_id: int) -> tuple[dict[str, Any], datetime] | None:
     """The stored state and when it was saved, or None."""
     q = sa.select(risk_state).where(risk_state.c.account_id == account_id)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         row = (await conn.execute(q)).first()
     return None if row is None else (dict(row.data), row.updated_at)
 
@@ -135,7 +135,7 @@ async def list_overrides(
         q = q.where(c.at >= since)
     if until is not None:
         q = q.where(c.at < until)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q.order_by(c.at, c.id))).all()
     return [OverrideRecord.model_validate(dict(r._mapping)) for r in rows]
 
@@ -163,6 +163,6 @@ async def list_violations(
         q = q.where(c.at >= since)
     if until is not None:
         q = q.where(c.at < until)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q.order_by(c.at, c.id))).all()
     return [Violation.model_validate(dict(r._mapping)) for r in rows]

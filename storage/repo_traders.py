@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage._sql import ensure_trader, insert
-from storage.engine import DB, transaction
+from storage.engine import DB, reading, transaction
 from storage.records import AccountRecord, TraderRecord, TraderSettings
 from storage.schema import accounts, traders
 
@@ -79,13 +79,13 @@ async def upsert_trader(
 
 
 async def get_trader(db: DB, trader_id: int) -> TraderRecord | None:
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         row = (await conn.execute(sa.select(traders).where(traders.c.id == trader_id))).first()
     return None if row is None else _trader(row)
 
 
 async def list_traders(db: DB) -> list[TraderRecord]:
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(sa.select(traders).order_by(traders.c.id))).all()
     return [_trader(r) for r in rows]
 
@@ -132,20 +132,20 @@ async def ensure_account(
 
 
 async def get_account(db: DB, account_id: int) -> AccountRecord | None:
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         row = (await conn.execute(sa.select(accounts).where(accounts.c.id == account_id))).first()
     return None if row is None else _account(row)
 
 
 async def account_by_login(db: DB, login: int, server: str = "") -> AccountRecord | None:
     where = (accounts.c.login == login) & (accounts.c.server == server)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         row = (await conn.execute(sa.select(accounts).where(where))).first()
     return None if row is None else _account(row)
 
 
 async def accounts_for_trader(db: DB, trader_id: int) -> list[AccountRecord]:
     q = sa.select(accounts).where(accounts.c.trader_id == trader_id).order_by(accounts.c.id)
-    async with transaction(db) as conn:
+    async with reading(db) as conn:
         rows = (await conn.execute(q)).all()
     return [_account(r) for r in rows]

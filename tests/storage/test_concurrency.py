@@ -101,3 +101,21 @@ async def test_two_processes_write_concurrently(db_url: str, tmp_path: Path) -> 
         assert [d.ticket for d in await load_deals(eng, acc.id)] == list(range(1, 351))
     finally:
         await eng.dispose()
+
+
+async def test_reader_does_not_wait_for_an_open_writer(db_url: str) -> None:
+    """Reads use a deferred BEGIN: while another engine holds the write lock, a read
+    returns at once with the last committed state (WAL snapshot)."""
+    eng = await open_database(db_url)
+    acc = await ensure_account(eng, 9, at=T0)
+    await insert_deals(eng, acc.id, [_deal(1)])
+    other = make_engine(db_url)
+    try:
+        async with eng.begin() as writer:  # BEGIN IMMEDIATE: holds the write lock
+            await insert_deals(writer, acc.id, [_deal(2)])
+            seen = await asyncio.wait_for(load_deals(other, acc.id), timeout=5)
+            assert [d.ticket for d in seen] == [1]
+        assert [d.ticket for d in await load_deals(other, acc.id)] == [1, 2]
+    finally:
+        await other.dispose()
+        await eng.dispose()

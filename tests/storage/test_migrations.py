@@ -176,4 +176,3 @@ async def test_two_processes_starting_together_migrate_once(db_url: str) -> None
         await e2.dispose()
     assert await current_revision(db_url) == head_revisions()[0]
     assert await _tables(db_url) == TABLES
-
