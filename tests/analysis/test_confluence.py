@@ -208,3 +208,22 @@ def test_events_combine_both_analyzers(full: AnalysisResult) -> None:
     assert set(ev["source"]) == {"smc", "wyckoff"}
     assert ev["time"].is_monotonic_increasing
     assert len(ev) == len(full.smc.events) + len(full.wyckoff.events)
+
+
+def test_hand_built_order_block_retest_raises_only_its_side() -> None:
+    from tests.analysis.test_smc import SEQ_A, P
+
+    # bullish BOS at bar 6 leaves a bullish block at bar 4 (10.8..9.8); price rallies and
+    # comes back into the block at bar 10 without closing through it
+    seq = [*SEQ_A[:7], (12.4, 12.8, 12.2, 12.5), (12.5, 12.6, 11.5, 11.6),
+           (11.6, 11.7, 10.9, 11.0), (11.0, 11.1, 10.7, 10.9)]
+    cfg = AnalysisConfig(smc=P)
+    bars = make_bars(seq)
+    res = analyze(bars, cfg)
+    r = res.score_at(10)
+    assert r.direction == "long" and "bullish order block retest" in r.reasons
+    assert "bullish BOS" in r.reasons and r.components["smc"] >= 35
+    assert not any("order block" in f.label for f in res.scores.factors if f.side < 0)
+    m = analyze(mirror_bars(bars), cfg).score_at(10)
+    assert m.direction == "short" and "bearish order block retest" in m.reasons
+    assert m.score == r.score and m.opposite.score == r.opposite.score
