@@ -291,6 +291,9 @@ class JournalConfig(_Section):
     entry_link_minutes: int = Field(
         default=15, ge=1, description="a pre-trade entry belongs to a trade opened this soon after"
     )
+    insight_lookback_days: int = Field(
+        default=90, ge=7, description="history the weekly summary's insights are drawn from"
+    )
 
 
 class QuietHours(_Section):

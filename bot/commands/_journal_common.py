@@ -9,13 +9,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pulse.config import PulseConfig, load_config
 from storage import StorageError, StorageInputError, open_database
-from storage.repo_traders import get_trader
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 T = TypeVar("T")
@@ -73,25 +71,6 @@ def run_db(
     except StorageError as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return EXIT_FAILURE, None
-
-
-async def trader_tz(engine: AsyncEngine, cfg: PulseConfig, trader_id: int) -> ZoneInfo:
-    """The trader's timezone: stored settings, else config.yaml's trader entry, else the
-    day-reset timezone."""
-    rec = await get_trader(engine, trader_id)
-    names = []
-    if rec is not None and rec.timezone and rec.timezone != "UTC":
-        names.append(rec.timezone)
-    tc = cfg.trader(trader_id)
-    if tc is not None:
-        names.append(tc.timezone)
-    names.append(cfg.risk_limits.day_reset_timezone)
-    for name in names:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo("UTC")
 
 
 def positive_int(text: str) -> int:

@@ -22,17 +22,30 @@ from bot.commands._journal_common import (
     config_of,
     positive_int,
     run_db,
-    trader_tz,
+)
+from bot.journal_service import (
+    daily_summary,
+    load_trader_journal,
+    trader_timezone,
+    weekly_summary,
 )
 from pulse.config import PulseConfig
-from pulse.journal.flags import trade_flags
+from pulse.journal.entries import (
+    EDITABLE_FIELDS,
+    JournalInputError,
+    edit_entry,
+    parse_bool,
+    parse_confidence,
+    parse_driver,
+)
 from pulse.journal.importers.journal_csv import entries_to_csv, entries_to_json
 from pulse.journal.insights import find_insights
-from pulse.journal.stats import StatsFilter, build_records, compute_stats, filter_records
+from pulse.journal.stats import StatsFilter, compute_stats, count_open, filter_records
+from pulse.journal.summary import DailySummary, WeeklySummary
 from pulse.models import Driver, JournalEntry, Side, Trade
-from storage.journal_queries import delete_own_entry
+from storage.journal_queries import delete_own_entry, get_own_entry
 from storage.repo_deals import load_trades
-from storage.repo_journal import list_journal_entries
+from storage.repo_journal import list_journal_entries, update_journal_entry
 from storage.repo_traders import accounts_for_trader
 
 PROG = "pulse journal"
@@ -73,6 +86,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ls.add_argument("--limit", type=positive_int, default=50)
     add_db_args(ls)
     ls.set_defaults(func=run_list)
+
+    ed = jsub.add_parser("edit", help="change fields of one of your entries")
+    ed.add_argument("--trader", type=positive_int, required=True)
+    ed.add_argument("--id", type=positive_int, required=True, dest="entry_id")
+    ed.add_argument(
+        "--set",
+        action="append",
+        required=True,
+        metavar="FIELD=VALUE",
+        help=f"repeatable; FIELD one of {', '.join(sorted(EDITABLE_FIELDS))}; empty VALUE clears",
+    )
+    add_db_args(ed)
+    ed.set_defaults(func=run_edit)
+
+    sm = jsub.add_parser("summary", help="daily or weekly summary (text, optional chart PNG)")
+    sm.add_argument("--trader", type=positive_int, required=True)
+    which = sm.add_mutually_exclusive_group(required=True)
+    which.add_argument("--day", type=_date, help="YYYY-MM-DD (trader's local trading day)")
+    which.add_argument("--week", type=_date, help="any date in the week, YYYY-MM-DD")
+    sm.add_argument("--chart", type=Path, default=None, help="write the chart PNG here")
+    sm.add_argument("--json", action="store_true", help="print the structured summary")
+    add_db_args(sm)
+    sm.set_defaults(func=run_summary)
 
     rm = jsub.add_parser("delete", help="delete one of your entries")
     rm.add_argument("--trader", type=positive_int, required=True)
@@ -140,14 +176,10 @@ def run_stats(args: argparse.Namespace) -> int:
 
 async def _stats(engine: AsyncEngine, args: argparse.Namespace, cfg: PulseConfig) -> str:
     trader_id: int = args.trader
-    tz = await trader_tz(engine, cfg, trader_id)
     if args.since and args.until and args.until <= args.since:
         raise BadInput(["--until: must be after --since"])
-    trades = await _trader_trades(engine, trader_id)
-    entries: list[JournalEntry] = await list_journal_entries(engine, trader_id)
-    flags = trade_flags(trades, cfg.behavioral, tz)
-    link = timedelta(minutes=cfg.journal.entry_link_minutes)
-    records = build_records(trades, entries, tz, flags, link_window=link)
+    j = await load_trader_journal(engine, cfg, trader_id)
+    tz = j.tz
 
     def local_start(d: date | None) -> datetime | None:
         return None if d is None else datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)
@@ -163,22 +195,18 @@ async def _stats(engine: AsyncEngine, args: argparse.Namespace, cfg: PulseConfig
         flag=args.flag,
         driver=Driver(args.driver) if args.driver else None,
     )
-    chosen = filter_records(records, flt)
-    open_n = sum(
-        1
-        for r in records
-        if r.trade.close_time is None
-        and (flt.end is None or r.trade.open_time < flt.end)
-        and flt.matches(r)
-    )
-    stats = compute_stats(chosen, start_balance=args.balance, open_count=open_n)
-    j = cfg.journal
+    chosen = filter_records(j.records, flt)
+    balance = args.balance
+    if balance is None and flt.start is not None:
+        balance = j.balance_before(flt.start)
+    stats = compute_stats(chosen, start_balance=balance, open_count=count_open(j.records, flt))
+    jc = cfg.journal
     insights = find_insights(
         chosen,
-        min_n=j.insight_min_trades,
-        post_loss_window=timedelta(minutes=j.post_loss_window_minutes),
-        high_confidence=j.high_confidence,
-        currency=cfg.system.currency,
+        min_n=jc.insight_min_trades,
+        post_loss_window=timedelta(minutes=jc.post_loss_window_minutes),
+        high_confidence=jc.high_confidence,
+        currency=j.currency,
     )
     if args.json:
         return json.dumps(
@@ -195,13 +223,13 @@ async def _stats(engine: AsyncEngine, args: argparse.Namespace, cfg: PulseConfig
             indent=2,
         )
     lines = [f"trader {trader_id}: {flt.describe()} (times in {tz.key})"]
-    lines += ["  " + x for x in stats.lines(cfg.system.currency)]
+    lines += ["  " + x for x in stats.lines(j.currency)]
     if insights:
         lines.append("insights:")
         lines += [f"  - {i.text}" for i in insights]
     else:
         lines.append(
-            f"insights: none yet (each comparison needs {j.insight_min_trades} trades a side)"
+            f"insights: none yet (each comparison needs {jc.insight_min_trades} trades a side)"
         )
     return "\n".join(lines)
 
@@ -211,7 +239,7 @@ def run_list(args: argparse.Namespace) -> int:
     trader_id: int = args.trader
 
     async def work(engine: AsyncEngine) -> str:
-        tz = await trader_tz(engine, cfg, trader_id)
+        tz = await trader_timezone(engine, cfg, trader_id)
         entries = await list_journal_entries(engine, trader_id)
         shown = entries[-args.limit :]
         lines = []
@@ -253,3 +281,111 @@ def run_delete(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(f"deleted entry #{args.entry_id}")
     return EXIT_OK
+
+
+def _edit_value(field: str, raw: str) -> object:
+    if raw == "":
+        return None
+    if field == "confidence":
+        return parse_confidence(raw)
+    if field == "driver":
+        return parse_driver(raw)
+    if field in ("calendar_checked", "would_take_again"):
+        return parse_bool(raw, field)
+    if field == "side":
+        if raw.casefold() not in ("buy", "sell"):
+            raise JournalInputError([f"side: must be buy or sell, got {raw!r}"])
+        return Side(raw.casefold())
+    return raw
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    cfg = config_of(args)
+    changes: dict[str, object] = {}
+    problems: list[str] = []
+    for item in args.set:
+        field, sep, raw = item.partition("=")
+        field = field.strip()
+        if not sep:
+            problems.append(f"--set {item!r}: expected FIELD=VALUE")
+            continue
+        if field not in EDITABLE_FIELDS:
+            problems.append(
+                f"--set {field}: not editable (editable: {', '.join(sorted(EDITABLE_FIELDS))})"
+            )
+            continue
+        try:
+            changes[field] = _edit_value(field, raw.strip())
+        except JournalInputError as e:
+            problems.extend(f"--set {p}" for p in e.problems)
+    if problems:
+        for p in problems:
+            print(f"{PROG}: {p}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    async def work(engine: AsyncEngine) -> JournalEntry:
+        entry = await get_own_entry(engine, args.trader, args.entry_id)
+        if entry is None:
+            raise BadInput([f"no entry #{args.entry_id} in your journal"])
+        try:
+            edited = edit_entry(entry, args.trader, changes)
+        except JournalInputError as e:
+            raise BadInput(e.problems) from None
+        await update_journal_entry(engine, edited)
+        return edited
+
+    code, edited = run_db(PROG, args, cfg, work)
+    if edited is not None:
+        print(f"updated entry #{edited.id}: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+    return code
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    cfg = config_of(args)
+    day: date = args.day or args.week
+
+    async def work(engine: AsyncEngine) -> DailySummary | WeeklySummary:
+        tz = await trader_timezone(engine, cfg, args.trader)
+        at = datetime.combine(day, time(12), tzinfo=tz)
+        if args.day:
+            return await daily_summary(engine, cfg, args.trader, at)
+        return await weekly_summary(engine, cfg, args.trader, at)
+
+    code, summary = run_db(PROG, args, cfg, work)
+    if summary is None:
+        return code
+    if args.json:
+        print(json.dumps(_summary_json(summary), indent=2, default=str))
+    else:
+        print(summary.text)
+    if args.chart is not None:
+        from bot.charts.summary_chart import render_summary_chart
+
+        try:
+            args.chart.write_bytes(render_summary_chart(summary.chart))
+        except OSError as e:
+            print(f"{PROG}: cannot write {args.chart}: {e.strerror}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"chart: {args.chart}")
+    return code
+
+
+def _summary_json(s: DailySummary | WeeklySummary) -> dict[str, object]:
+    out: dict[str, object] = {"text": s.text, "start": s.start, "end": s.end}
+    out["stats"] = s.stats.to_dict()
+    if isinstance(s, DailySummary):
+        out.update(score=s.score, deductions=s.deductions, rule_hits=s.rule_hits)
+    else:
+        out["days"] = [
+            {
+                "day": d.day,
+                "weekday": d.weekday,
+                "trades": d.trades,
+                "net_pnl": d.net_pnl,
+                "net_pnl_pct": d.net_pnl_pct,
+            }
+            for d in s.days
+        ]
+        out["weakness"] = s.weakness.short if s.weakness else None
+        out["strength"] = s.strength.short if s.strength else None
+    return out

@@ -1,4 +1,4 @@
-"""Behaviour flags per trade, for the statistics' "filter by flag" and the insights.
+"""Behaviour flags per trade, for the statistics' "filter by flag", insights and summaries.
 
 Replays :class:`pulse.behavior.engine.BehaviorEngine` over a trader's history: each
 entry is judged with the trades known before it (the engine's own rule). The daily loss
@@ -14,19 +14,27 @@ from datetime import tzinfo
 
 from pulse.behavior.engine import BehaviorEngine
 from pulse.behavior.tape import TradeTape
+from pulse.behavior.types import Flag
 from pulse.config import BehavioralConfig
 from pulse.models import Trade
 
-__all__ = ["trade_flags"]
+__all__ = ["entry_flags", "trade_flags"]
 
 
-def trade_flags(trades: Sequence[Trade], cfg: BehavioralConfig, tz: tzinfo) -> dict[str, set[str]]:
-    """``trade_id -> {flag ids}`` for every trade that raised at least one flag."""
+def entry_flags(
+    trades: Sequence[Trade], cfg: BehavioralConfig, tz: tzinfo
+) -> dict[str, list[Flag]]:
+    """``trade_id -> flags`` for every trade whose entry raised at least one flag."""
     engine = BehaviorEngine(cfg, tz)
     tape = TradeTape(trades)
-    out: dict[str, set[str]] = {}
+    out: dict[str, list[Flag]] = {}
     for t in sorted(trades, key=lambda t: (t.open_time, t.trade_id)):
         flags = engine.flags_for_entry(t, tape, 0.0)
         if flags:
-            out[t.trade_id] = {f.id for f in flags}
+            out[t.trade_id] = flags
     return out
+
+
+def trade_flags(trades: Sequence[Trade], cfg: BehavioralConfig, tz: tzinfo) -> dict[str, set[str]]:
+    """``trade_id -> {flag ids}`` (the shape :func:`pulse.journal.stats.build_records` takes)."""
+    return {k: {f.id for f in v} for k, v in entry_flags(trades, cfg, tz).items()}

@@ -40,6 +40,7 @@ __all__ = [
     "TradeStats",
     "build_records",
     "compute_stats",
+    "count_open",
     "excursion",
     "filter_records",
     "r_multiple",
@@ -345,16 +346,20 @@ def trader_stats(
     flt = flt or StatsFilter()
     records = build_records(trades, entries, tz, flags)
     chosen = filter_records(records, flt)
-    # Open trades: opened before the period's end and matching the other filters.
-    open_n = sum(
+    open_n = count_open(records, flt)
+    return compute_stats(
+        chosen, start_balance=start_balance, point_values=point_values, open_count=open_n
+    )
+
+
+def count_open(records: Iterable[TradeRecord], flt: StatsFilter) -> int:
+    """Trades still open, opened before the period's end and matching the other filters."""
+    return sum(
         1
         for r in records
         if r.trade.close_time is None
         and (flt.end is None or r.trade.open_time < flt.end)
         and flt.matches(r)
-    )
-    return compute_stats(
-        chosen, start_balance=start_balance, point_values=point_values, open_count=open_n
     )
 
 

@@ -142,3 +142,41 @@ def test_journal_import_export_stats_and_privacy(db, tmp_path, capsys):
     assert main(["journal", "list", "--trader", "42", "--limit", "2", "--url", db]) == 0
     listed = capsys.readouterr().out.strip().splitlines()
     assert len(listed) == 3 and listed[-1].startswith("#") and "CEST" in listed[-1]
+
+
+def test_summary_and_edit_commands(db, tmp_path, capsys):
+    assert main(["import", str(FIXTURES / "week_deals.csv"), "--trader", "42", "--account",
+                 "900", "--url", db]) == 0
+    assert main(["import", str(FIXTURES / "week_journal.csv"), "--trader", "42", "--url", db]) == 0
+    capsys.readouterr()
+    # Wednesday 2017-04-26 (Prague): balance before = 100 000 - 66 - 369.5 = 99 564.5;
+    # the day nets -562.5 (-0.56%); one override (journal) costs 10 points
+    assert main(["journal", "summary", "--trader", "42", "--day", "2017-04-26", "--url", db]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("4 trades, 1 win, -0.6%. Behavioural score: ")
+    assert "-10 override" in lines[1]
+    assert lines[2] == "Rule hits: cooling_period overridden at 17:58: felt sure."
+    chart = tmp_path / "week.png"
+    assert main(["journal", "summary", "--trader", "42", "--week", "2017-04-28", "--chart",
+                 str(chart), "--url", db]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "Week of 2017-04-24: 18 trades, win rate 33%, profit factor 0.27, -1.4%.\n"
+        "Best day: Monday (-0.1%). Worst day: Wednesday (-0.6%). Weakness: "
+    )
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    entry = entries_of(db, 42)[0]
+    assert main(["journal", "edit", "--trader", "42", "--id", str(entry.id), "--set",
+                 "confidence=3", "--set", "setup_tag=", "--url", db]) == 0
+    edited = entries_of(db, 42)[0]
+    assert (edited.confidence, edited.setup_tag, edited.at) == (3, None, entry.at)
+    assert main(["journal", "edit", "--trader", "43", "--id", str(entry.id), "--set",
+                 "text=mine now", "--url", db]) == 2
+    assert "no entry" in capsys.readouterr().err
+    assert main(["journal", "edit", "--trader", "42", "--id", str(entry.id), "--set",
+                 "confidence=0", "--set", "trader_id=43", "--url", db]) == 2
+    err = capsys.readouterr().err
+    assert "--set confidence: must be between 1 and 10, got 0" in err
+    assert "--set trader_id: not editable" in err
+    assert entries_of(db, 42)[0] == edited
