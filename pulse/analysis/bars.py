@@ -174,8 +174,11 @@ def normalize_bars(
     fixed = int(((hi2 != h) | (lo2 != lo)).sum())
     if fixed:
         repairs["widened_high_low"] = fixed
-        out["high"] = hi2
-        out["low"] = lo2
+    # one float block (fast column access and to_numpy for every analyzer)
+    out = pd.DataFrame(
+        np.column_stack([o, hi2, lo2, c, out["volume"].to_numpy()]),
+        index=out.index, columns=list(OHLCV),
+    )
     out.attrs["repairs"] = repairs
     out.attrs["volume_missing"] = volume_missing
     return out

@@ -234,7 +234,15 @@ def _fade(pos: IntArray, n: int, horizon: int) -> tuple[FloatArray, IntArray]:
 
 
 def _recent(pos: IntArray, n: int, horizon: int) -> FloatArray:
-    return _fade(np.sort(pos), n, horizon)[0]
+    """Per bar: 1 on the bar of the latest event at or before it, fading to 0 at
+    ``horizon`` bars (0 before any event)."""
+    if pos.size == 0:
+        return np.zeros(n)
+    marks = np.full(n, -(horizon + 1), dtype=np.int64)
+    marks[pos] = pos
+    age = np.arange(n) - np.maximum.accumulate(marks)
+    out: FloatArray = np.clip(1.0 - age / float(horizon), 0.0, None)
+    return out
 
 
 def _touches(
@@ -537,14 +545,15 @@ def _is_normalised(bars: pd.DataFrame) -> bool:
         tuple(bars.columns) == OHLCV
         and isinstance(bars.index, pd.DatetimeIndex)
         and str(bars.index.tz) == "UTC"
-        and (bars.dtypes == np.float64).all()
     ):
         return False
     values = bars.to_numpy()
+    if values.dtype != np.float64:
+        return False
     prices = values[:, :4]
+    ns = bars.index.asi8
     return bool(
-        bars.index.is_monotonic_increasing
-        and bars.index.is_unique
+        (ns[1:] > ns[:-1]).all()  # strictly increasing: sorted and unique
         and np.isfinite(values).all()
         and (prices > 0).all()
         and (values[:, 1] >= prices.max(axis=1)).all()
@@ -567,6 +576,11 @@ def analyze(
     acfg, wcfg = _configs(cfg, weights)
     if not checked and not _is_normalised(bars):
         bars = normalize_bars(bars)
+    if bars.attrs:
+        # pandas deep-copies ``attrs`` into every column it hands out; the analyzers read
+        # columns many times, so work on a shallow copy without them
+        bars = bars.copy(deep=False)
+        bars.attrs = {}
     ind = compute_indicators(bars, acfg.technical)
     smc = analyze_smc(bars, acfg.smc)
     wy = _run_wyckoff(bars, acfg)
