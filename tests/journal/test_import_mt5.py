@@ -137,3 +137,18 @@ def test_several_problems_reported_at_once_and_not_a_report():
 )
 def test_numbers(text, value):
     assert parse_number(text) == pytest.approx(value)
+
+
+def test_hidden_spacers_are_ignored_in_header_and_rows_alike():
+    text = load("mt5_hedge_report.html").decode("utf-16")
+    assert text.count('<td class="hidden" colspan="8"></td>') == 5  # Positions data rows
+    base = parse_mt5_html(text, SERVER)
+    # a build that also puts the spacer in the Positions header reads the same
+    header_cell = "<td nowrap><b>Type</b></td>"
+    both = text.replace(header_cell, header_cell + '<td class="hidden" colspan="8"></td>', 1)
+    assert parse_mt5_html(both, SERVER).stops == base.stops == {
+        2001: 1.083, 2004: 1.267, 2008: 1.084, 2009: 1.085}
+    # and one without any hidden cell at all
+    bare = text.replace('<td class="hidden" colspan="8"></td>', "").replace(
+        '<td class="hidden"></td>', "").replace('<td nowrap class="hidden"><b>Cost</b></td>', "")
+    assert parse_mt5_html(bare, SERVER).deals == base.deals

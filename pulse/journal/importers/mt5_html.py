@@ -4,9 +4,11 @@ The terminal saves the report (History tab -> Report -> HTML) as UTF-16 LE with 
 It is one big table: a few ``Name:/Account:/Company:/Date:`` rows, then sections, each
 a one-cell title row (``Positions``, ``Orders``, ``Deals``, ``Open Positions``,
 ``Working Orders``, ``Results`` ...), a header row, data rows, and sometimes a totals
-row. Columns are read **by header name** (cells are expanded by ``colspan`` so hidden
-and merged cells line up), never by position: newer builds add a hidden ``Cost``
-column. A repeated header (Positions has two ``Time`` and two ``Price`` columns: open
+row. Columns are read **by header name**, never by position: hidden cells
+(``class="hidden"`` or ``display: none``: the spacer MT5 puts in Positions data rows
+but not always in the header, and the hidden ``Cost`` column of newer builds) are
+dropped everywhere, and the visible cells are expanded by ``colspan`` so merged cells
+line up. A repeated header (Positions has two ``Time`` and two ``Price`` columns: open
 and close) gets a ``_2`` suffix. Numbers use a space as thousands separator
 (``100 000.00``); a decimal comma is accepted too. Times are broker server time and
 are converted to UTC with ``server_tz``.
@@ -60,6 +62,7 @@ class _Cell:
     text: str
     colspan: int
     header: bool
+    hidden: bool = False
 
 
 @dataclass
@@ -82,12 +85,15 @@ class _TableReader(HTMLParser):
             self._close_cell()
             if self._row is None:
                 self._row = []
-            span = dict(attrs).get("colspan") or "1"
+            a = dict(attrs)
             try:
-                colspan = max(1, int(span))
+                colspan = max(1, int(a.get("colspan") or "1"))
             except ValueError:
                 colspan = 1
-            self._cell = _Cell("", colspan, tag == "th")
+            hidden = "hidden" in (a.get("class") or "").split() or bool(
+                re.search(r"display\s*:\s*none", a.get("style") or "", re.IGNORECASE)
+            )
+            self._cell = _Cell("", colspan, tag == "th", hidden)
             self._buf = []
         elif tag == "br":
             self._buf.append(" ")
@@ -103,7 +109,10 @@ class _TableReader(HTMLParser):
             self._buf.append(data)
 
     def _close_cell(self) -> None:
-        if self._cell is not None and self._row is not None:
+        # Hidden cells (MT5's ``class="hidden"`` spacers in Positions data rows, the
+        # hidden Cost column) are dropped from headers and data alike: what is left is
+        # what the trader sees, and the two line up whichever rows carry the spacers.
+        if self._cell is not None and self._row is not None and not self._cell.hidden:
             self._cell.text = " ".join("".join(self._buf).replace("\u00a0", " ").split())
             self._row.append(self._cell)
         self._cell = None
