@@ -42,6 +42,9 @@ being judged, so a bar is measured against what was normal before it):
 Structure trend (+1/-1, 0 before the first break) is returned per bar for the internal
 swings (``swing_length``) and for the swing structure (``structure_swing_length``).
 
+Rows with a missing price are skipped (the analysis counts the remaining bars); they carry
+the trend of the last good bar and are never an event's bar.
+
 Implementation: numpy only, no per-bar Python loop. "First later bar where x crosses a
 level" is answered for all events at once by binary lifting over sparse tables of
 running maxima/minima, O((N + events) log N).
@@ -369,6 +372,9 @@ def analyze_smc(bars: pd.DataFrame, params: SMCParams) -> SMCResult:
     if size == 0:
         e = np.zeros(0, dtype=np.int64)
         return SMCResult(idx, EventArrays.empty(), e, e)
+    finite = np.isfinite(o) & np.isfinite(h) & np.isfinite(lo) & np.isfinite(c)
+    if not finite.all():
+        return _skip_missing(bars, params, finite)
     tab = _Tab(h, lo, c)
     atr_s = atr(h, lo, c, params.atr_period)
     atr_l = atr(h, lo, c, params.ob_atr_period)
@@ -444,6 +450,28 @@ def analyze_smc(bars: pd.DataFrame, params: SMCParams) -> SMCResult:
             np.full(disp.size, -1))
 
     return SMCResult(idx, _collect(out), trend, major)
+
+
+def _skip_missing(bars: pd.DataFrame, params: SMCParams, finite: np.ndarray) -> SMCResult:
+    """Analyse the rows with four finite prices; a skipped row carries the trend of the
+    last good bar before it (0 before any) and is never an event's bar."""
+    keep = np.flatnonzero(finite)
+    sub = analyze_smc(bars.iloc[keep], params)
+    a = sub.arrays
+    arrays = EventArrays(
+        keep[a.time], a.kind, a.direction, keep[a.origin], a.top, a.bottom,
+        np.where(a.mitigated >= 0, keep[np.maximum(a.mitigated, 0)], -1),
+    )
+    rank = np.cumsum(finite) - 1
+
+    def spread(values: IntArray) -> IntArray:
+        if values.size == 0:
+            return np.zeros(finite.size, dtype=np.int64)
+        out: IntArray = np.where(rank >= 0, values[np.maximum(rank, 0)], 0)
+        return out
+
+    return SMCResult(pd.DatetimeIndex(bars.index), arrays, spread(sub.trend_values),
+                     spread(sub.major_trend_values))
 
 
 Pool = tuple[IntArray, IntArray, FloatArray, FloatArray]

@@ -231,3 +231,18 @@ def test_smartmoneyconcepts_rewrites_the_past_and_we_do_not() -> None:
     ours_part = analyze_smc(bars.iloc[:300], SMCParams()).events
     want = ours_full[ours_full["time"] < bars.index[300]]
     assert len(ours_part) == len(want)
+
+
+def test_rows_with_missing_prices_are_skipped() -> None:
+    clean = make_bars(SEQ_A)
+    holed = make_bars([*SEQ_A[:5], (np.nan, np.nan, np.nan, np.nan), *SEQ_A[5:]])
+    a, b = analyze_smc(clean, P), analyze_smc(holed, P)
+    ea, eb = a.events, b.events
+    assert len(ea) == len(eb) > 0
+    # same events, each on the same bar of the sequence (one hour later after the hole)
+    for col in ("kind", "direction", "top", "bottom"):
+        assert ea[col].tolist() == eb[col].tolist()
+    later = ea["time"] >= clean.index[5]
+    shifted = ea["time"].where(~later, ea["time"] + pd.Timedelta(hours=1))
+    assert eb["time"].tolist() == shifted.tolist()
+    assert b.trend.iloc[5] == b.trend.iloc[4] and len(b.trend) == len(holed)
