@@ -138,11 +138,20 @@ class VerdictOut:
 
 @dataclass(frozen=True, slots=True)
 class NudgeOut:
-    nudge: Nudge
+    """A nudge out-event; ``nudge`` builds the :class:`~pulse.models.Nudge` on access."""
+
+    at: datetime
+    kind: NudgeKind
+    severity: Severity
+    text: str
+    dedupe_key: str
+    trader_id: int | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
 
     @property
-    def at(self) -> datetime:
-        return self.nudge.at
+    def nudge(self) -> Nudge:
+        return Nudge(at=self.at, kind=self.kind, severity=self.severity, text=self.text,
+                     dedupe_key=self.dedupe_key, trader_id=self.trader_id, data=dict(self.data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,11 +273,14 @@ class PulseKernel:
         self._open: set[str] = set()
         self._stops: dict[int, float] = {}
         self._violations: list[tuple[int, str]] = []
+        self._violation_tickets: set[int] = set()
+        self._setups: dict[tuple[str, str, date], tuple[int, int]] = {}
         self._clock: datetime | None = None
         self._last_key: tuple[datetime, int, int, int] | None = None
         self._dayb = _Day()
         self._report: BehaviorReport | None = None
         self._last_state: tuple[str, int, tuple[str, ...]] = ("green", 100, ())
+        self._state_key: tuple[str, int, tuple[str, ...]] | None = None
 
     @property
     def clock(self) -> datetime | None:
@@ -317,7 +329,7 @@ class PulseKernel:
     @staticmethod
     def _key(o: OutEvent) -> str | None:
         if isinstance(o, NudgeOut):
-            return "n:" + o.nudge.dedupe_key
+            return "n:" + o.dedupe_key
         if isinstance(o, ViolationOut):
             return f"v:{o.ticket}:{o.rule}"
         if isinstance(o, SummaryOut):
@@ -362,7 +374,9 @@ class PulseKernel:
         if isinstance(event, DealEvent):
             out.extend(self._on_deal(event))
         elif isinstance(event, EquityEvent):
-            out.extend(self._changes(self.risk.on_snapshot(event.balance, event.equity, at)))
+            positions = {self._trades[t].position_id for t in self._open}
+            out.extend(self._changes(
+                self.risk.on_snapshot(event.balance, event.equity, at, positions)))
         elif isinstance(event, CheckEvent):
             out.append(self._on_check(event.request if event.request.time == at
                                       else event.request.model_copy(update={"time": at})))
@@ -462,6 +476,9 @@ class PulseKernel:
         at = trade.close_time
         assert at is not None
         self._dayb.closed.append(trade)
+        wk = (trade.symbol, trade.side.value, self._week(trade.open_time))
+        tries, wins = self._setups.get(wk, (0, 0))
+        self._setups[wk] = (tries + 1, wins + int(trade.is_win))
         out = self._changes(self.risk.on_trade_closed(trade))
         net = trade.net_pnl
         base = self.risk.state.day_start_balance
@@ -485,31 +502,30 @@ class PulseKernel:
             ))
         return out
 
+    def _week(self, at: datetime) -> date:
+        """Monday of ``at``'s week in the trader's timezone."""
+        local = at.astimezone(self.tz).date()
+        return local - timedelta(days=local.weekday())
+
     def _setup_memory(self, trade: Trade) -> NudgeOut | None:
-        """"You've taken EURUSD buys 3 times this week ..." from this week's closed trades."""
-        local = trade.open_time.astimezone(self.tz)
-        week_start = (local - timedelta(days=local.weekday())).replace(
-            hour=0, minute=0, second=0, microsecond=0)
-        same: list[Trade] = []
-        for t in self._tape.view(trade.open_time, (trade.trade_id,)).entries_back():
-            if t.open_time < week_start:
-                break
-            if t.symbol == trade.symbol and t.side is trade.side and t.close_time is not None:
-                same.append(t)
-        if len(same) < self.config.journal.setup_memory_min_tries:
+        """"You've taken EURUSD buys 3 times this week ..." from this week's closed trades
+        of the same symbol and side (a counter per week, kept as trades close)."""
+        tries, wins = self._setups.get(
+            (trade.symbol, trade.side.value, self._week(trade.open_time)), (0, 0))
+        if tries < self.config.journal.setup_memory_min_tries:
             return None
-        wins = sum(1 for t in same if t.is_win)
-        rate = wins / len(same) * 100
+        rate = wins / tries * 100
         return self._nudge(
             "setup_memory", trade.open_time,
-            f"You've taken {trade.symbol} {trade.side.value}s {len(same)} times this week. "
-            f"Success rate: {rate:.0f}% ({wins} of {len(same)}).",
-            f"setup_memory:{trade.trade_id}", {"tries": len(same), "wins": wins},
+            f"You've taken {trade.symbol} {trade.side.value}s {tries} times this week. "
+            f"Success rate: {rate:.0f}% ({wins} of {tries}).",
+            f"setup_memory:{trade.trade_id}", {"tries": tries, "wins": wins},
         )
 
     def _violation(self, deal: Deal, broken: list[RuleResult]) -> list[OutEvent]:
         out: list[OutEvent] = []
-        if deal.ticket not in {t for t, _ in self._violations}:
+        if deal.ticket not in self._violation_tickets:
+            self._violation_tickets.add(deal.ticket)
             self._dayb.violation_tickets.append(deal.ticket)
             self._report = None
         for r in broken:
@@ -552,9 +568,12 @@ class PulseKernel:
         return self._report
 
     def _state_out(self, at: datetime) -> StateOut | None:
+        if self._report is not None and self._state_key == self._last_state:
+            return None  # nothing changed since the last state event
         rep = self.report()
         flags = tuple(sorted({f.id for f in rep.flags}))
         key = (rep.state.value, rep.score, flags)
+        self._state_key = key
         if key == self._last_state:
             return None
         self._last_state = key
@@ -566,10 +585,8 @@ class PulseKernel:
     def _nudge(self, kind: NudgeKind, at: datetime, text: str, key: str,
                data: dict[str, Any] | None = None) -> NudgeOut:
         prefix = f"{self.trader_id}:" if self.trader_id is not None else ""
-        return NudgeOut(Nudge.model_construct(
-            at=at, kind=kind, severity=_SEVERITY.get(kind, Severity.INFO), text=text,
-            dedupe_key=prefix + key, trader_id=self.trader_id, data=data or {},
-        ))
+        return NudgeOut(at, kind, _SEVERITY.get(kind, Severity.INFO), text, prefix + key,
+                        self.trader_id, data or {})
 
     def _local(self, at: datetime) -> str:
         return at.astimezone(self.tz).strftime("%H:%M")

@@ -300,7 +300,7 @@ def to_json(o: OutEvent, tz: tzinfo) -> dict[str, Any]:
                           for r in v.rules],
                 "behavior": {"state": o.state, "score": o.score}}
     if isinstance(o, NudgeOut):
-        n = o.nudge
+        n = o
         return {"at": _at(n.at, tz), "type": "nudge", "kind": n.kind,
                 "severity": n.severity.value, "text": n.text}
     if isinstance(o, ViolationOut):
@@ -335,7 +335,7 @@ def to_text(o: OutEvent, tz: tzinfo) -> str:
         lines = [f"{' ' * 33}- {r.rule} [{r.action.value}] {r.message}" for r in v.rules]
         return "\n".join([head, *lines])
     if isinstance(o, NudgeOut):
-        n = o.nudge
+        n = o
         return f"{when}  NUDGE     {n.kind} ({n.severity.value}): {n.text}"
     if isinstance(o, ViolationOut):
         return f"{when}  VIOLATION {o.rule} on deal #{o.ticket}: {o.message}"

@@ -10,15 +10,15 @@ a nudge come back as :class:`RiskChange` values; wording of nudges is the kernel
 wording of rule messages is here (they are part of the verdict).
 
 Equity between snapshots: ``balance + floating`` where ``floating`` is the last
-snapshot's ``equity − balance``, reduced by the profit of each closing deal (that
-floating became realised) and reset to 0 when no position is open. Without any snapshot
-this is the realised P&L, as DESIGN.md asks.
+snapshot's ``equity − balance``, reduced by the profit of each closing deal of a position
+the snapshot saw open (that floating became realised) and reset to 0 when no position is
+open. Without any snapshot this is the realised P&L, as DESIGN.md asks.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -139,6 +139,8 @@ class RiskEnforcer:
         self.display_tz = display_tz or self.calendar.tz
         self.currency = currency
         self.state = state if state is not None else RiskState()
+        self._dl_key: tuple[float | None, ...] | None = None
+        self._dl: DailyLoss | None = None
         if self.state.initial_balance is None:
             self.state.initial_balance = limits.initial_balance or initial_balance
         if self.state.balance is None and self.state.initial_balance is not None:
@@ -194,14 +196,18 @@ class RiskEnforcer:
 
     # ------------------------------------------------------------------ money in
 
-    def on_snapshot(self, balance: float, equity: float, at: datetime) -> list[RiskChange]:
-        """An account snapshot: the authoritative balance and equity."""
+    def on_snapshot(
+        self, balance: float, equity: float, at: datetime, open_positions: Iterable[int] = ()
+    ) -> list[RiskChange]:
+        """An account snapshot: the authoritative balance and equity (``open_positions``:
+        the position ids whose floating P&L the snapshot's equity includes)."""
         s = self.state
         if s.initial_balance is None:
             s.initial_balance = balance
         s.balance = balance
         s.floating = equity - balance
         s.snapshot_at = at
+        s.snapshot_positions = sorted(open_positions)
         if s.day_start_balance is None:
             s.day_start_balance = balance
             s.day_start_equity = equity
@@ -227,7 +233,10 @@ class RiskEnforcer:
         s.balance = (s.balance or 0.0) + deal.net
         if open_positions == 0:
             s.floating = 0.0
-        elif deal.entry is not DealEntry.IN:  # a close: that part of the floating is realised
+            s.snapshot_positions = []
+        elif deal.entry is not DealEntry.IN and deal.position_id in s.snapshot_positions:
+            # A close of a position the snapshot saw: that part of the floating is realised.
+            # (A position opened after the snapshot had no floating in it: nothing moves.)
             s.floating -= deal.profit
         self._peaks()
         return self._limits_crossed(deal.time)
@@ -236,6 +245,14 @@ class RiskEnforcer:
 
     def daily_loss(self) -> DailyLoss | None:
         """Day P&L against the limit; None when nothing is known of the balance."""
+        s = self.state
+        key = (s.balance, s.floating, s.day_start_balance, s.day_start_equity,
+               s.deposits_today, s.initial_balance)
+        if self._dl_key != key:
+            self._dl_key, self._dl = key, self._daily_loss()
+        return self._dl
+
+    def _daily_loss(self) -> DailyLoss | None:
         s, lim = self.state, self.limits
         eq = self.equity
         if eq is None or s.day_start_balance is None:

@@ -64,6 +64,7 @@ class RiskState(BaseModel):
     balance: float | None = None
     floating: float = 0.0
     snapshot_at: AwareDatetime | None = None
+    snapshot_positions: list[int] = []
     day_start_balance: float | None = None
     day_start_equity: float | None = None
     deposits_today: float = 0.0

@@ -76,14 +76,16 @@ def test_same_deals_twice_or_shuffled_give_the_same_state_and_outputs(  # type: 
     batch = kernel()
     assert batch.ingest_deals(shuffled) == ref_out
     assert batch.snapshot() == ref.snapshot()
-    # one by one, in a shuffled order, with duplicates: the same final state and violations
+    # One by one, in a shuffled order, with duplicates: the same final state (violations
+    # included), and every violation of the ordered run reported. (An emission made while
+    # a deal was still missing cannot be taken back, so reported may be a superset.)
     one = kernel()
     seen = []
     for d in shuffled:
         seen += one.process(DealEvent(d.time, d))
     assert one.snapshot() == ref.snapshot()
-    viol = sorted({(o.ticket, o.rule) for o in seen if isinstance(o, ViolationOut)})
-    assert viol == sorted({(o.ticket, o.rule) for o in ref_out if isinstance(o, ViolationOut)})
+    reported = {(o.ticket, o.rule) for o in seen if isinstance(o, ViolationOut)}
+    assert reported >= {(o.ticket, o.rule) for o in ref_out if isinstance(o, ViolationOut)}
 
 
 @SETTINGS

@@ -172,3 +172,16 @@ def test_state_round_trips_through_json() -> None:
                          state=RiskState.model_validate(dumped))
     assert again.state == e.state
     assert again.check(req(t(9, 32))) == e.check(req(t(9, 32)))
+
+
+def test_a_close_after_a_snapshot_only_realises_floating_the_snapshot_saw() -> None:
+    e = enforcer()
+    e.on_snapshot(100_000, 99_500, t(9), open_positions=[1])  # position 1: -500 floating
+    # position 2 opened after the snapshot closes at -800: no floating of it in the snapshot
+    e.on_fill(Deal(ticket=5, time=t(9, 10), type=DealType.SELL, entry=DealEntry.OUT,
+                   position_id=2, volume=1, price=1.08, profit=-800, symbol="EURUSD"), 1)
+    assert e.state.floating == -500 and e.equity == 98_700
+    # position 1 closes at -600: its floating is realised, the rest (≈ -500 + 600) remains 0
+    e.on_fill(Deal(ticket=6, time=t(9, 20), type=DealType.SELL, entry=DealEntry.OUT,
+                   position_id=1, volume=1, price=1.08, profit=-600, symbol="EURUSD"), 0)
+    assert e.state.floating == 0 and e.equity == 98_100
