@@ -181,7 +181,7 @@ def test_a_close_after_a_snapshot_only_realises_floating_the_snapshot_saw() -> N
     e.on_fill(Deal(ticket=5, time=t(9, 10), type=DealType.SELL, entry=DealEntry.OUT,
                    position_id=2, volume=1, price=1.08, profit=-800, symbol="EURUSD"), 1)
     assert e.state.floating == -500 and e.equity == 98_700
-    # position 1 closes at -600: its floating is realised, the rest (≈ -500 + 600) remains 0
+    # position 1 closes at -600 and nothing is open: equity is the balance, 98,600
     e.on_fill(Deal(ticket=6, time=t(9, 20), type=DealType.SELL, entry=DealEntry.OUT,
                    position_id=1, volume=1, price=1.08, profit=-600, symbol="EURUSD"), 0)
-    assert e.state.floating == 0 and e.equity == 98_100
+    assert e.state.floating == 0 and e.equity == 98_600
