@@ -91,10 +91,25 @@ async def load_trader_journal(
         trades += await load_trades(engine, a.id)
         deals += await load_deals(engine, a.id)
     entries = await list_journal_entries(engine, trader_id)
+    # Overrides the kernel stored apart (storage.overrides) count as journal overrides for
+    # linking, unless the journal already has the same override (same rule and time).
+    known = {(e.rule, e.at) for e in entries if e.kind is JournalKind.OVERRIDE}
+    linked_entries = list(entries) + [
+        JournalEntry(
+            trader_id=trader_id,
+            kind=JournalKind.OVERRIDE,
+            at=o.at,
+            rule=o.rule,
+            text=o.reason,
+            verdict_id=o.verdict_id,
+        )
+        for o in await list_overrides(engine, trader_id)
+        if (o.rule, o.at) not in known
+    ]
     flags = entry_flags(trades, cfg.behavioral, tz)
     ids = {k: {str(f.id) for f in v} for k, v in flags.items()}
     link = timedelta(minutes=cfg.journal.entry_link_minutes)
-    records = build_records(trades, entries, tz, ids, link_window=link)
+    records = build_records(trades, linked_entries, tz, ids, link_window=link)
     currency = accounts[0].currency if accounts else cfg.system.currency
     return TraderJournal(
         trader_id, tz, trades, deals, entries, records, flags, [a.id for a in accounts], currency
