@@ -6,8 +6,10 @@ events with ``time <= t``, zones not yet mitigated by bar t, indicator values at
 result serves ``pulse score`` (its last bar), ``pulse calibrate`` (the whole series) and
 the charts. :class:`ConfluenceScorer` wraps it for one-off scoring of a live window.
 
-Each component (smc, wyckoff, technical) scores long and short separately, 0-100, as the
-capped sum of the points of the factors below that hold at the bar. Everything is
+Each component (smc, wyckoff, technical) scores long and short separately, 0-100, from
+the sum of the points of the factors below that hold at the bar (negative points count
+against), through ``100 x (1 - exp(-points / 22))``: diminishing returns, so one strong
+signal is worth about 80 and more confirmation adds less and less. Everything is
 direction-aware (a bearish block never raises a long score) and every factor is a
 specific event or state, never a condition that holds most of the time. "Fading" factors
 are worth their points on the event's bar and lose them linearly over ``recency_bars``
@@ -60,6 +62,7 @@ from pulse.config import AnalysisConfig, ConfluenceWeights, PulseConfig
 
 __all__ = [
     "COMPONENTS",
+    "SATURATION_POINTS",
     "AnalysisResult",
     "ConfluenceResult",
     "ConfluenceScorer",
@@ -71,6 +74,11 @@ __all__ = [
 ]
 
 COMPONENTS: tuple[str, str, str] = ("smc", "wyckoff", "technical")
+#: component = 100 x (1 - exp(-points / SATURATION_POINTS)): diminishing returns, so the
+#: strongest single signal of a component (35-40 points) is worth about 80 and two good
+#: signals about 95; the canonical "bullish order block + Wyckoff spring + RSI oversold"
+#: lands just above 80 (high).
+SATURATION_POINTS = 22.0
 Direction = Literal["long", "short"]
 Grade = Literal["high", "medium", "low", "minimal"]
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -135,12 +143,21 @@ class ConfluenceResult(BaseModel):
     reasons: list[str]
     opposite: OppositeSide
 
-    @property
-    def summary(self) -> str:
-        """``"82/100 long: bullish order block retest + Wyckoff spring + RSI oversold"``."""
+    def summary_text(self, max_reasons: int = 4) -> str:
+        """``"82/100 long: bullish order block retest + Wyckoff spring + RSI oversold"``,
+        the strongest ``max_reasons`` reasons and how many more there are."""
         head = f"{self.score:.0f}/100 {self.direction}"
         pro = [r for r in self.reasons if not r.startswith("against ")]
-        return f"{head}: {' + '.join(pro)}" if pro else f"{head}: no confluence"
+        if not pro:
+            return f"{head}: no confluence"
+        more = len(pro) - max_reasons
+        text = " + ".join(pro[:max_reasons])
+        return f"{head}: {text}" + (f" (+{more} more)" if more > 0 else "")
+
+    @property
+    def summary(self) -> str:
+        """One line: score, direction and the strongest four reasons."""
+        return self.summary_text()
 
     def to_json(self) -> dict[str, Any]:
         """The ``pulse score --json`` object."""
@@ -443,7 +460,7 @@ def score_series(
             for f in x.factors:
                 if f.component == comp and f.side == side:
                     raw += f.points
-            val = np.clip(raw, 0.0, 100.0)
+            val = 100.0 * (1.0 - np.exp(-np.clip(raw, 0.0, None) / SATURATION_POINTS))
             comps[(comp, side)] = val
             totals[side] += weights[ci] * val
     return ScoreSeries(
@@ -501,8 +518,10 @@ class AnalysisResult:
         against: list[tuple[float, str]] = []
         for comp in COMPONENTS:
             fs = [f for f in s.factors if f.component == comp and f.side == side]
+            # each positive factor's share of the component's value
             pos_sum = sum(float(f.points[i]) for f in fs if f.points[i] > 0)
-            scale = min(1.0, 100.0 / pos_sum) if pos_sum > 0 else 1.0
+            value = float(s.components[(comp, side)][i])
+            scale = value / pos_sum if pos_sum > 0 else 0.0
             for f in fs:
                 v = float(f.points[i])
                 if v > 0:

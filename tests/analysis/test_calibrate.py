@@ -42,12 +42,20 @@ def test_reproducible_with_fixed_seed(res: AnalysisResult) -> None:
 
 
 def test_says_plainly_when_no_bar_is_high(res: AnalysisResult) -> None:
-    rep = calibrate(res, 10)
+    s = res.scores
+    rep = calibrate(_with_scores(res, s.long * 0.5, s.short * 0.5), 10)
     assert rep.grades[0].count == 0
     assert rep.verdict.startswith("No bar graded high")
     assert rep.high_better is None
     text = "\n".join(rep.lines())
     assert "high" in text and "bootstrap" in text
+
+
+def test_too_few_high_grades_to_judge(res: AnalysisResult) -> None:
+    rep = calibrate(res, 10)
+    assert 0 < rep.grades[0].count < 30
+    assert rep.verdict.startswith(f"Only {rep.grades[0].count} high-grade bar(s): too few")
+    assert rep.high_better is None and rep.diff_mean_move_ci is None
 
 
 def _with_scores(res: AnalysisResult, long: np.ndarray, short: np.ndarray) -> AnalysisResult:

@@ -150,7 +150,8 @@ def test_result_shape_grade_and_reasons(full: AnalysisResult) -> None:
     assert set(data["components"]) == {"smc", "wyckoff", "technical"}
     assert set(data["opposite"]) == {"direction", "score"}
     assert data["symbol"] == "EURUSD" and data["time"].endswith("Z")
-    assert r.grade == grade_of(r.score, full.config) == "medium"
+    assert r.grade == grade_of(r.score, full.config) == "high"
+    assert (full.scores.frame()["grade"] == "high").sum() < 0.01 * len(full.bars)  # rare
     assert r.summary.startswith(f"{r.score:.0f}/100 {r.direction}: ")
     assert r.summary.split(": ", 1)[1].split(" + ")[0] == r.reasons[0]
     # reasons are ordered by their weighted contribution
