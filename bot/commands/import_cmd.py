@@ -106,6 +106,13 @@ def run_import(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     cfg = config_of(args)
     kind = detect_format(data) if args.format == "auto" else args.format
+    if kind == "xlsx":
+        print(
+            f"{PROG}: {path} is an Excel (Open XML) file; in MT5 save the report as HTML "
+            "(History tab -> right click -> Report -> HTML) and import that",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     trader_id: int = args.trader
     try:
         if kind == "journal_csv":

@@ -81,7 +81,7 @@ def test_malformed_report_is_refused_whole(db, tmp_path, capsys):
     assert snapshot(db, 5012345) is None
 
 
-def test_account_checks(db, capsys):
+def test_account_checks(db, tmp_path, capsys):
     report = str(FIXTURES / "mt5_hedge_report.html")
     assert main(["import", report, "--trader", "42", "--account", "1", "--url", db]) == 2
     assert "the report is of account 5012345" in capsys.readouterr().err
@@ -93,6 +93,10 @@ def test_account_checks(db, capsys):
     assert "pass --account LOGIN" in capsys.readouterr().err
     assert main(["import", "nope.html", "--trader", "42", "--url", db]) == 2
     assert "file not found" in capsys.readouterr().err
+    xlsx = tmp_path / "report.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04" + bytes(100))
+    assert main(["import", str(xlsx), "--trader", "42", "--url", db]) == 2
+    assert "save the report as HTML" in capsys.readouterr().err
 
 
 def test_journal_import_export_stats_and_privacy(db, tmp_path, capsys):

@@ -186,11 +186,14 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1252")
 
 
-Format = Literal["mt5_html", "journal_csv", "deals_csv"]
+Format = Literal["mt5_html", "journal_csv", "deals_csv", "xlsx"]
 
 
 def detect_format(data: bytes) -> Format:
-    """Which importer reads ``data`` (by content, not file name)."""
+    """Which importer reads ``data`` (by content, not file name); ``xlsx`` is MT5's
+    "Open XML" report, which no importer reads (save the report as HTML instead)."""
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
     text = decode_text(data[:8192]) if len(data) > 8192 else decode_text(data)
     head = text.lstrip()[:4096].lower()
     if head.startswith(("<!doctype html", "<html")) or "<table" in head:
