@@ -389,8 +389,15 @@ class PulseKernel:
 
     def _tick(self, at: datetime) -> list[OutEvent]:
         """Advance the clock: lockout expiry, day end (summary) and rollover."""
-        out: list[OutEvent] = []
         s = self.risk.state
+        if s.day_end is not None and at < s.day_end and self._dayb.day == s.day \
+                and (s.cooling is None or at < s.cooling.until) \
+                and (s.brk is None or at < s.brk.until):
+            # Fast path: same day, no lockout ending: only the clock moves.
+            if self._clock is None or at > self._clock:
+                self._clock = at
+            return []
+        out: list[OutEvent] = []
         if s.day_end is not None and at >= s.day_end:
             out.append(self._summary(s.day_end))
         changes = self.risk.advance(at)
