@@ -1,0 +1,244 @@
+"""PulseService on the fake MetaTrader5 module and a real SQLite file: persistence,
+idempotent ingest, feed outages, the facade."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.feeds.base import FeedHealth
+from bot.service import PulseService, ServiceError
+from pulse.kernel import NudgeOut, OutEvent, ViolationOut
+from pulse.models import Action
+from storage import repo_journal, repo_risk
+from storage.schema import nudge_outbox, verdicts
+from tests.fakes.fake_mt5 import FakeMetaTrader5
+
+from .conftest import TRADER, Clock, make_service
+from .helpers import (
+    account_id,
+    close_buy,
+    count,
+    open_buy,
+    outbox_keys,
+    outbox_kinds,
+    request,
+    stored,
+    stored_tickets,
+)
+
+
+async def test_deals_from_the_feed_are_persisted_and_nudges_queued(
+    service: PulseService, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100)
+    await service.poll_once()
+    clock.advance(minutes=5)
+    close_buy(fake, clock, 2, 100, profit=-1500.0)  # 1.5% of 100k: cooling period
+    outs = await service.poll_once()
+
+    kinds = [o.kind for o in outs if isinstance(o, NudgeOut)]
+    assert "cooling_started" in kinds and "post_trade_prompt" in kinds
+    assert await stored(service) == {"deals": 2, "trades": 1, "lockouts": 1}
+    assert await outbox_kinds(service) == {"cooling_started": 1, "post_trade_prompt": 1}
+    (trade,) = await service.trades(TRADER)
+    assert trade.trade_id == "100" and trade.net_pnl == -1500.0 and trade.close_time == clock.now
+    acct = await account_id(service)
+    (lk,) = await repo_risk.list_lockouts(service.db, acct)
+    assert lk.kind == "cooling" and lk.until - lk.started_at == timedelta(minutes=15)
+    saved = await repo_risk.load_risk_state(service.db, acct)
+    assert saved is not None and saved[0]["risk"]["entries_today"] == 1
+
+    st = service.status(TRADER)
+    assert st.trades_today == 1 and st.max_trades == 5 and st.day_pnl == -1500.0
+    assert st.daily_loss_limit == pytest.approx(3000.0)
+    cooling = st.lockout("cooling_period")
+    assert cooling is not None and cooling.minutes_left == 15 and cooling.overridable
+    assert st.blocked and st.feed.health is FeedHealth.UP
+
+
+async def test_overlapping_duplicate_and_reordered_deals_count_once(
+    service: PulseService, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    clock.advance(minutes=1)
+    t_open = clock.now
+    clock.advance(minutes=2)
+    # The terminal lists the close before the open (history sync after a reconnect).
+    close_buy(fake, clock, 2, 100, profit=-100.0)
+    fake.add_deal(1, t_open, type=0, entry=0, position_id=100, volume=1.0, price=1.1)
+    await service.poll_once()
+    for _ in range(3):  # overlapping windows return both deals again
+        clock.advance(seconds=1)
+        await service.poll_once()
+    # The feed forgets its cursor: a fresh window re-reads the whole hour.
+    service.sessions[TRADER].feed.reset_cursor(t_open - timedelta(minutes=30))  # type: ignore[attr-defined]
+    await service.poll_once()
+    # A late deal older than everything known (another position) arrives last.
+    fake.add_deal(3, t_open - timedelta(seconds=30), type=0, entry=0, position_id=101,
+                  volume=0.5, price=1.1)
+    clock.advance(seconds=1)
+    await service.poll_once()
+
+    assert sorted(await stored_tickets(service)) == [1, 2, 3]
+    assert (await stored(service))["trades"] == 2
+    assert service.status(TRADER).trades_today == 2
+    keys = await outbox_keys(service)
+    assert len(keys) == len(set(keys))
+    assert (await outbox_kinds(service))["post_trade_prompt"] == 1
+
+
+async def test_feed_ipc_timeout_then_recovery_enqueues_down_and_restored_once(
+    config: Any, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds=seconds)
+
+    svc = make_service(config, fake, clock)
+    svc._sleep = sleep  # the loop's sleep moves the test clock
+    await svc.start()
+    try:
+        fake.fail_next(1, -10005)  # IPC timeout on the next call
+        await svc.run(max_polls=2)
+        fake.disconnect()
+        clock.advance(seconds=1)
+        open_buy(fake, clock, 7, 700)  # happens while the terminal is away
+        await svc.run(max_polls=4)  # backing off: the loop keeps going, nothing raises
+        assert svc.sessions[TRADER].feed.health is FeedHealth.DOWN
+        fake.reconnect()
+        await svc.run(max_polls=12)
+        assert svc.sessions[TRADER].feed.health is FeedHealth.UP
+        kinds = await outbox_kinds(svc)
+        assert kinds["feed_down"] == 2 and kinds["feed_restored"] == 2  # two outages
+        assert 7 in await stored_tickets(svc)  # the deal made during the outage arrived
+        items = [i for i in await _outbox(svc) if i.nudge.kind.startswith("feed_")]
+        assert all(i.nudge.trader_id == TRADER for i in items)
+        assert all(i.nudge.dedupe_key.startswith(f"{TRADER}:feed_") for i in items)
+    finally:
+        await svc.stop()
+
+
+async def _outbox(svc: PulseService) -> list[Any]:
+    from storage import repo_outbox
+
+    return await repo_outbox.list_outbox(svc.db)
+
+
+async def test_one_outage_gives_exactly_one_feed_down_and_one_feed_restored(
+    service: PulseService, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    fake.fail_next(1, -10005)
+    await service.poll_once()
+    for _ in range(5):  # still backing off: no further feed_down
+        clock.advance(seconds=0.1)
+        await service.poll_once()
+    clock.advance(seconds=30)
+    await service.poll_once()
+    await service.poll_once()
+    assert await outbox_kinds(service) == {"feed_down": 1, "feed_restored": 1}
+
+
+async def test_check_is_persisted_and_override_is_stored_journaled_and_clears_lockout(
+    service: PulseService, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100)
+    clock.advance(minutes=1)
+    close_buy(fake, clock, 2, 100, profit=-1200.0)
+    await service.poll_once()
+    clock.advance(minutes=2)
+    v = await service.check(TRADER, request(clock))
+    assert not v.allowed and v.action is Action.SOFT_BLOCK
+    assert [r.rule for r in v.rules if r.action is not Action.ALLOW] == ["cooling_period"]
+    assert await count(service.db, verdicts) == 1
+
+    refused = await service.override(TRADER, "cooling_period", "   ")
+    assert not refused.accepted
+    rec = await service.override(TRADER, "cooling_period", "A+ setup at support")
+    assert rec.accepted
+    acct = await account_id(service)
+    (ov,) = await repo_risk.list_overrides(service.db, TRADER)
+    assert ov.reason == "A+ setup at support" and ov.account_id == acct and ov.verdict_id
+    (entry,) = await repo_journal.list_journal_entries(service.db, TRADER)
+    assert entry.kind.value == "override" and entry.rule == "cooling_period"
+    later = clock.now + timedelta(seconds=1)
+    assert await repo_risk.active_lockouts(service.db, acct, later) == []
+    v2 = await service.check(TRADER, request(clock))
+    assert v2.allowed
+    assert service.status(TRADER).deductions  # the override costs behaviour points
+
+
+async def test_a_deal_while_blocked_is_a_stored_violation_with_a_nudge(
+    service: PulseService, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100)
+    clock.advance(minutes=1)
+    close_buy(fake, clock, 2, 100, profit=-1500.0)
+    await service.poll_once()
+    clock.advance(minutes=3)
+    open_buy(fake, clock, 3, 101)  # inside the cooling period
+    outs = await service.poll_once()
+    assert any(isinstance(o, ViolationOut) and o.ticket == 3 for o in outs)
+    (viol,) = await repo_risk.list_violations(service.db, await account_id(service))
+    assert viol.ticket == 3 and viol.rule == "cooling_period"
+    assert (await outbox_kinds(service))["violation"] == 1
+
+
+async def test_subscribers_get_out_events_and_a_failing_one_breaks_nothing(
+    service: PulseService, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    seen: list[tuple[int, list[OutEvent]]] = []
+
+    def boom(_tid: int, _outs: list[OutEvent]) -> None:
+        raise RuntimeError("subscriber bug")
+
+    async def record(tid: int, outs: list[OutEvent]) -> None:
+        seen.append((tid, outs))
+
+    service.on_out_events.extend([boom, record])
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100)
+    clock.advance(minutes=1)
+    close_buy(fake, clock, 2, 100, profit=50.0)
+    await service.poll_once()
+    assert seen and seen[0][0] == TRADER
+    assert any(isinstance(o, NudgeOut) and o.kind == "post_trade_prompt" for o in seen[0][1])
+    assert await count(service.db, nudge_outbox) == 1
+
+
+async def test_unknown_trader_is_a_clear_error(service: PulseService, clock: Clock) -> None:
+    with pytest.raises(ServiceError, match="trader 7 is not configured"):
+        await service.check(7, request(clock))
+    with pytest.raises(ServiceError, match="not configured"):
+        service.status(7)
+
+
+async def test_a_storage_failure_keeps_the_poll_for_the_next_one(
+    service: PulseService, fake: FakeMetaTrader5, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import repo_deals
+
+    real = repo_deals.insert_deals
+    calls = {"n": 0}
+
+    async def flaky(*a: Any, **kw: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("disk full")
+        return await real(*a, **kw)
+
+    monkeypatch.setattr(repo_deals, "insert_deals", flaky)
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100)
+    clock.advance(minutes=1)
+    close_buy(fake, clock, 2, 100, profit=30.0)
+    await service.poll_once()  # the write fails: nothing half-written
+    assert await stored(service) == {"deals": 0, "trades": 0, "lockouts": 0}
+    assert await count(service.db, nudge_outbox) == 0
+    clock.advance(seconds=1)
+    await service.poll_once()  # retried with the next poll
+    assert await stored(service) == {"deals": 2, "trades": 1, "lockouts": 0}
+    assert await outbox_kinds(service) == {"post_trade_prompt": 1}
