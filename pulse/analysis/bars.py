@@ -195,6 +195,8 @@ def load_bars_csv(path: str | Path, *, assume_tz: str = "UTC") -> pd.DataFrame:
     """Read an OHLCV CSV (comma, semicolon or tab separated; MT5 exports included)."""
     p = Path(path)
     source = str(p)
+    if p.is_dir():
+        raise BarsError(["is a directory, not a CSV file"], source)
     if not p.is_file():
         raise BarsError(["file not found (give the path of an OHLCV CSV)"], source)
     try:
