@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pulse.behavior.engine import BehaviorEngine
 from pulse.behavior.types import Flag
-from pulse.config import PulseConfig, hhmm_to_time
+from pulse.config import TIMEFRAMES, PulseConfig, hhmm_to_time
 from pulse.journal.flags import entry_flags
 from pulse.journal.periods import day_bounds, week_bounds
-from pulse.journal.stats import TradeRecord, build_records
+from pulse.journal.stats import Excursion, TradeRecord, build_records, excursions
 from pulse.journal.summary import (
     DailySummary,
     WeeklySummary,
@@ -26,6 +26,7 @@ from pulse.journal.summary import (
     build_weekly_summary,
 )
 from pulse.models import Deal, JournalEntry, JournalKind, Trade
+from storage.repo_bars import load_bars
 from storage.repo_deals import load_deals, load_trades
 from storage.repo_journal import list_journal_entries
 from storage.repo_risk import list_lockouts, list_overrides, list_violations
@@ -35,6 +36,7 @@ __all__ = [
     "TraderJournal",
     "daily_summary",
     "load_trader_journal",
+    "trade_excursions",
     "trader_timezone",
     "weekly_summary",
 ]
@@ -188,3 +190,29 @@ async def weekly_summary(
         currency=j.currency,
         day_reset=reset,
     )
+
+
+async def trade_excursions(
+    engine: AsyncEngine, cfg: PulseConfig, trades: list[Trade]
+) -> dict[str, Excursion]:
+    """MAE/MFE of the closed trades whose symbol has stored bars covering them, trying the
+    watchlist timeframes finest first (a trade not covered by M15 may be by H1)."""
+    tfs = sorted(
+        (tf for tf in cfg.feeds.watchlist.timeframes if tf in TIMEFRAMES), key=TIMEFRAMES.index
+    )
+    by_symbol: dict[str, list[Trade]] = {}
+    for t in trades:
+        if t.close_time is not None:
+            by_symbol.setdefault(t.symbol, []).append(t)
+    out: dict[str, Excursion] = {}
+    for symbol, group in by_symbol.items():
+        since = min(t.open_time for t in group) - timedelta(days=1)
+        until = max(t.close_time or t.open_time for t in group) + timedelta(days=1)
+        for tf in tfs:
+            todo = [t for t in group if t.trade_id not in out]
+            if not todo:
+                break
+            bars = await load_bars(engine, symbol, tf, since=since, until=until)
+            if bars:
+                out.update(excursions(todo, {symbol: bars}))
+    return out

@@ -26,6 +26,7 @@ from bot.commands._journal_common import (
 from bot.journal_service import (
     daily_summary,
     load_trader_journal,
+    trade_excursions,
     trader_timezone,
     weekly_summary,
 )
@@ -199,7 +200,10 @@ async def _stats(engine: AsyncEngine, args: argparse.Namespace, cfg: PulseConfig
     balance = args.balance
     if balance is None and flt.start is not None:
         balance = j.balance_before(flt.start)
-    stats = compute_stats(chosen, start_balance=balance, open_count=count_open(j.records, flt))
+    ex = await trade_excursions(engine, cfg, [r.trade for r in chosen])
+    stats = compute_stats(
+        chosen, start_balance=balance, open_count=count_open(j.records, flt), excursions=ex
+    )
     jc = cfg.journal
     insights = find_insights(
         chosen,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -42,6 +43,7 @@ __all__ = [
     "compute_stats",
     "count_open",
     "excursion",
+    "excursions",
     "filter_records",
     "r_multiple",
     "trader_stats",
@@ -215,6 +217,9 @@ class TradeStats:
     net_pnl_pct: float | None = None
     open_count: int = 0
     by_trade_r: dict[str, float] = field(default_factory=dict)
+    excursion_count: int = 0
+    avg_mae_r: float | None = None
+    avg_mfe_r: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly: timedeltas become seconds."""
@@ -253,7 +258,14 @@ class TradeStats:
             f"average hold: winners {hold(self.avg_hold_win)}, losers {hold(self.avg_hold_loss)}",
             f"journal completion {pct(self.journal_completion)} (pre-trade "
             f"{pct(self.pre_trade_rate)}, post-trade {pct(self.post_trade_rate)})",
-        ]
+        ] + (
+            [
+                f"excursions over {self.excursion_count} trades with bars: average MAE "
+                f"{self.avg_mae_r:.2f}R, MFE {self.avg_mfe_r:.2f}R"
+            ]
+            if self.avg_mae_r is not None and self.avg_mfe_r is not None
+            else []
+        )
 
 
 def _mean_td(values: Sequence[timedelta]) -> timedelta | None:
@@ -268,8 +280,13 @@ def compute_stats(
     start_balance: float | None = None,
     point_values: Mapping[str, float] | None = None,
     open_count: int = 0,
+    excursions: Mapping[str, Excursion] | None = None,
 ) -> TradeStats:
-    """Statistics of ``records`` (already filtered; open trades are skipped)."""
+    """Statistics of ``records`` (already filtered; open trades are skipped).
+
+    ``excursions`` (``trade_id -> Excursion``, see :func:`excursions`) adds the average
+    MAE and MFE in R over the trades that have both bars and a stop.
+    """
     closed = sorted(
         (r for r in records if r.trade.close_time is not None),
         key=lambda r: (r.trade.close_time, r.trade.trade_id),
@@ -303,6 +320,13 @@ def compute_stats(
         assert t.close_time is not None
         return t.close_time - t.open_time
 
+    ex_r = [
+        e
+        for r in closed
+        if (e := (excursions or {}).get(r.trade.trade_id)) is not None
+        and e.mae_r is not None
+        and e.mfe_r is not None
+    ]
     pre = sum(1 for r in closed if r.journal.pre is not None)
     post = sum(1 for r in closed if r.journal.post is not None)
     complete = sum(1 for r in closed if r.journal.complete)
@@ -329,6 +353,9 @@ def compute_stats(
         net_pnl_pct=net / start_balance * 100 if start_balance else None,
         open_count=open_count,
         by_trade_r=rs,
+        excursion_count=len(ex_r),
+        avg_mae_r=statistics.fmean(e.mae_r for e in ex_r if e.mae_r is not None) if ex_r else None,
+        avg_mfe_r=statistics.fmean(e.mfe_r for e in ex_r if e.mfe_r is not None) if ex_r else None,
     )
 
 
@@ -374,6 +401,16 @@ class Excursion:
     bars_used: int
 
 
+def _bar_step(ordered: Sequence[Bar]) -> timedelta:
+    if len(ordered) < 2:
+        return timedelta(0)
+    return timedelta(
+        seconds=statistics.median(
+            (b.time - a.time).total_seconds() for a, b in itertools.pairwise(ordered)
+        )
+    )
+
+
 def excursion(trade: Trade, bars: Sequence[Bar]) -> Excursion | None:
     """MAE/MFE from the bars overlapping the trade, or ``None`` without full coverage.
 
@@ -382,17 +419,13 @@ def excursion(trade: Trade, bars: Sequence[Bar]) -> Excursion | None:
     the exit in those bars count: bar data cannot tell them apart (a tick feed could).
     Both figures are ≥ 0: MAE is how far price went against the entry, MFE in favour.
     """
-    if trade.close_time is None or len(bars) < 1:
-        return None
     ordered = sorted(bars, key=lambda b: b.time)
-    if len(ordered) >= 2:
-        step = timedelta(
-            seconds=statistics.median(
-                (b.time - a.time).total_seconds() for a, b in itertools.pairwise(ordered)
-            )
-        )
-    else:
-        step = timedelta(0)
+    return _excursion(trade, ordered, _bar_step(ordered))
+
+
+def _excursion(trade: Trade, ordered: Sequence[Bar], step: timedelta) -> Excursion | None:
+    if trade.close_time is None or not ordered:
+        return None
     ends = [b.time for b in ordered[1:]] + [ordered[-1].time + step]
     if ordered[0].time > trade.open_time or ends[-1] < trade.close_time:
         return None
@@ -421,3 +454,27 @@ def excursion(trade: Trade, bars: Sequence[Bar]) -> Excursion | None:
         mfe_r=mfe / dist if dist else None,
         bars_used=len(used),
     )
+
+
+def excursions(
+    trades: Iterable[Trade], bars_by_symbol: Mapping[str, Sequence[Bar]]
+) -> dict[str, Excursion]:
+    """MAE/MFE of every closed trade whose symbol's bars cover it (bars sorted once per
+    symbol; each trade looks only at its own span)."""
+    prepared: dict[str, tuple[list[Bar], list[datetime], timedelta]] = {}
+    for sym, bars in bars_by_symbol.items():
+        ordered = sorted(bars, key=lambda b: b.time)
+        prepared[sym.upper()] = (ordered, [b.time for b in ordered], _bar_step(ordered))
+    out: dict[str, Excursion] = {}
+    for t in trades:
+        p = prepared.get(t.symbol.upper())
+        if p is None or t.close_time is None:
+            continue
+        ordered, times, step = p
+        lo = max(0, bisect_right(times, t.open_time) - 1)
+        hi = bisect_right(times, t.close_time)
+        window = ordered[lo : hi + 1]  # one bar past the exit gives the last bar's end
+        ex = _excursion(t, window, step) if window else None
+        if ex is not None:
+            out[t.trade_id] = ex
+    return out

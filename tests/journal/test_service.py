@@ -82,3 +82,31 @@ async def test_daily_summary_from_storage(engine):
     w = await weekly_summary(engine, cfg, 7, DAY)
     assert w.stats.count == 2 and w.stats.net_pnl == pytest.approx(120.0)
     assert w.text.startswith("Week of 2026-03-02: 2 trades, win rate 50%, profit factor 1.80")
+
+
+async def test_excursions_from_stored_bars_finest_timeframe_first(engine):
+    from bot.journal_service import trade_excursions
+    from pulse.models import Bar
+    from storage.repo_bars import upsert_bars
+
+    cfg = parse_config({"feeds": {"watchlist": {"timeframes": ["H1", "M15"]}}})
+    m = DealMaker()
+    deals = m.round_trip(1, DAY, 40, Side.BUY, 100.0) + m.round_trip(
+        2, DAY + timedelta(days=2), 40, Side.BUY, -50.0
+    )
+    await seed(engine, 7, 111, deals)
+    trades = trades_of(deals)
+
+    def bars(start, n, step, low, high):
+        return [Bar(time=start + i * step, open=1.1, high=high, low=low, close=1.1)
+                for i in range(n)]
+
+    # M15 bars cover only the first trade; H1 bars cover both (wider ranges)
+    await upsert_bars(engine, "EURUSD", "M15",
+                      bars(DAY - timedelta(hours=1), 12, timedelta(minutes=15), 1.0990, 1.1020))
+    await upsert_bars(engine, "EURUSD", "H1",
+                      bars(DAY - timedelta(hours=2), 60, timedelta(hours=1), 1.0950, 1.1050))
+    ex = await trade_excursions(engine, cfg, trades)
+    assert ex["1"].mae == pytest.approx(1.1 - 1.0990)  # from M15, the finer bars
+    assert ex["1"].mfe == pytest.approx(1.1020 - 1.1)
+    assert ex["2"].mae == pytest.approx(1.1 - 1.0950)  # only H1 covers it

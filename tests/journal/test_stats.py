@@ -12,6 +12,7 @@ from pulse.journal.stats import (
     build_records,
     compute_stats,
     excursion,
+    excursions,
     filter_records,
     r_multiple,
     trader_stats,
@@ -181,3 +182,28 @@ def test_mae_mfe_from_bars():
     ex2 = excursion(sell, _bars(h(D1, 11), [(1.1040, 1.1060), (1.1030, 1.1072), (1.1060, 1.1075)]))
     assert ex2 is not None
     assert ex2.mae == pytest.approx(0.0025) and ex2.mfe == pytest.approx(0.0020)
+
+
+def test_excursions_over_many_bars_match_single_trade_and_feed_stats():
+    trades = fixture_trades()
+    # 15-minute EURUSD bars over both days; prices wander deterministically
+    bars = []
+    t = h(D1, 0)
+    i = 0
+    while t < h(D2, 23):
+        mid = 1.1000 + 0.0010 * ((i % 13) - 6) / 6
+        bars.append(Bar(time=t, open=mid, high=mid + 0.0008, low=mid - 0.0007, close=mid))
+        t += timedelta(minutes=15)
+        i += 1
+    by_trade = excursions(trades, {"eurusd": bars})
+    eur_closed = [t for t in trades if t.symbol == "EURUSD" and t.close_time is not None]
+    assert set(by_trade) == {t.trade_id for t in eur_closed}
+    for tr in eur_closed:
+        assert by_trade[tr.trade_id] == excursion(tr, bars)
+    records = build_records(trades, [], PRAGUE)
+    s = compute_stats(filter_records(records, StatsFilter()), excursions=by_trade)
+    with_stop = [by_trade[k] for k in ("1", "2", "4")]  # T6 has no stop: no R
+    assert s.excursion_count == 3
+    assert s.avg_mae_r == pytest.approx(sum(e.mae_r for e in with_stop) / 3)
+    assert s.avg_mfe_r == pytest.approx(sum(e.mfe_r for e in with_stop) / 3)
+    assert "excursions over 3 trades" in s.lines()[-1]
