@@ -277,6 +277,7 @@ class PulseKernel:
         self._setups: dict[tuple[str, str, date], tuple[int, int]] = {}
         self._clock: datetime | None = None
         self._last_key: tuple[datetime, int, int, int] | None = None
+        self._deadline: datetime | None = None
         self._dayb = _Day()
         self._report: BehaviorReport | None = None
         self._last_state: tuple[str, int, tuple[str, ...]] = ("green", 100, ())
@@ -389,14 +390,12 @@ class PulseKernel:
 
     def _tick(self, at: datetime) -> list[OutEvent]:
         """Advance the clock: lockout expiry, day end (summary) and rollover."""
-        s = self.risk.state
-        if s.day_end is not None and at < s.day_end and self._dayb.day == s.day \
-                and (s.cooling is None or at < s.cooling.until) \
-                and (s.brk is None or at < s.brk.until):
-            # Fast path: same day, no lockout ending: only the clock moves.
+        if self._deadline is not None and at < self._deadline:
+            # Fast path: no day end and no lockout end before ``at``: only the clock moves.
             if self._clock is None or at > self._clock:
                 self._clock = at
             return []
+        s = self.risk.state
         out: list[OutEvent] = []
         if s.day_end is not None and at >= s.day_end:
             out.append(self._summary(s.day_end))
@@ -413,7 +412,15 @@ class PulseKernel:
         out.sort(key=lambda o: o.at)
         if self._clock is None or at > self._clock:
             self._clock = at
+        self._refresh_deadline()
         return out
+
+    def _refresh_deadline(self) -> None:
+        """The next instant at which time alone changes something (day end, lockout end)."""
+        s = self.risk.state
+        ends = [t for t in (s.day_end, s.cooling.until if s.cooling else None,
+                            s.brk.until if s.brk else None) if t is not None]
+        self._deadline = min(ends) if ends else None
 
     def _on_deal(self, ev: DealEvent) -> list[OutEvent]:
         deal = ev.deal
@@ -487,6 +494,7 @@ class PulseKernel:
         tries, wins = self._setups.get(wk, (0, 0))
         self._setups[wk] = (tries + 1, wins + int(trade.is_win))
         out = self._changes(self.risk.on_trade_closed(trade))
+        self._refresh_deadline()  # a new cooling or break may end before the day does
         net = trade.net_pnl
         base = self.risk.state.day_start_balance
         pct = f" ({net / base * 100:+.2f}%)" if base else ""
@@ -600,6 +608,8 @@ class PulseKernel:
 
     def _changes(self, changes: Sequence[RiskChange]) -> list[OutEvent]:
         out: list[OutEvent] = []
+        if not changes:
+            return out
         day = (self.risk.state.day or date.min).isoformat()
         for c in changes:
             d = c.data

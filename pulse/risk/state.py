@@ -8,9 +8,11 @@ enforcer; the three give the same state.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter
 
 from pulse.models import RuleId
 
@@ -52,10 +54,14 @@ class OverrideRecord(BaseModel):
     message: str
 
 
-class RiskState(BaseModel):
-    """The enforcer's memory (see the module docstring)."""
+@dataclass(slots=True)
+class RiskState:
+    """The enforcer's memory (see the module docstring).
 
-    model_config = ConfigDict(extra="forbid")
+    A plain dataclass, not a pydantic model: it is written on every fill and snapshot, and
+    pydantic's attribute hook would cost more than the rules. Validation and JSON go
+    through a pydantic ``TypeAdapter`` (``model_dump`` / ``model_validate`` below).
+    """
 
     day: date | None = None
     day_start: AwareDatetime | None = None
@@ -64,7 +70,7 @@ class RiskState(BaseModel):
     balance: float | None = None
     floating: float = 0.0
     snapshot_at: AwareDatetime | None = None
-    snapshot_positions: list[int] = []
+    snapshot_positions: list[int] = field(default_factory=list)
     day_start_balance: float | None = None
     day_start_equity: float | None = None
     deposits_today: float = 0.0
@@ -78,4 +84,17 @@ class RiskState(BaseModel):
     cooling: Lockout | None = None
     brk: Lockout | None = None
     daily_block: Lockout | None = None
-    overrides_today: list[OverrideRecord] = []
+    overrides_today: list[OverrideRecord] = field(default_factory=list)
+
+    def model_dump(self, mode: Literal["json", "python"] = "json") -> dict[str, Any]:
+        """JSON-safe (``mode="json"``) or Python dict of the state."""
+        out: dict[str, Any] = _ADAPTER.dump_python(self, mode=mode)
+        return out
+
+    @classmethod
+    def model_validate(cls, data: Any) -> RiskState:
+        """Validate a dict (as from ``model_dump``) back into a state."""
+        return _ADAPTER.validate_python(data)
+
+
+_ADAPTER: TypeAdapter[RiskState] = TypeAdapter(RiskState)
