@@ -38,7 +38,7 @@ def nudge(
     severity: Severity = Severity.WARNING,
     **data: object,
 ) -> Nudge:
-    return Nudge(at=at, kind=kind, severity=severity, text=f"{kind} for {trader}",  # type: ignore[arg-type]
+    return Nudge(at=at, kind=kind, severity=severity, text=f"{kind} for {trader}",
                  dedupe_key=key, trader_id=trader, data=dict(data))
 
 
