@@ -116,7 +116,7 @@ class WyckoffLike(Protocol):
     def phase(self) -> pd.Series: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _NoWyckoff:
     events: pd.DataFrame
     phase: pd.Series
@@ -164,7 +164,7 @@ class ConfluenceResult(BaseModel):
         return self.model_dump(mode="json")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Factor:
     """One scored condition: per-bar points for one side of one component."""
 
@@ -174,7 +174,7 @@ class Factor:
     points: FloatArray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ScoreSeries:
     """Causal scores of every bar, both sides, with the factors that made them."""
 
@@ -482,7 +482,7 @@ def _run_wyckoff(bars: pd.DataFrame, cfg: AnalysisConfig) -> WyckoffLike:
     return res
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AnalysisResult:
     """Everything one analysis of a bar frame produced; reused by score, calibrate, charts."""
 

@@ -153,7 +153,7 @@ class SparseTable:
         return np.split(res, np.cumsum(sizes)[:-1])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EventArrays:
     """Events as bar positions (sorted by time, kind, origin, direction); ``mitigated``
     is -1 while open. ``kind`` indexes :data:`SMC_KINDS`."""
@@ -172,7 +172,7 @@ class EventArrays:
         return EventArrays(e, e, e, e, np.empty(0), np.empty(0), e)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SMCResult:
     """SMC events (section 6 columns) and the structure trend per bar.
 
