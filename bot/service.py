@@ -199,6 +199,9 @@ class TraderSession:
     last_equity: float | None = None
     last_verdict_id: int | None = None
     excursions: dict[str, Excursion] = field(default_factory=dict)
+    dirty: bool = False
+    state_saved_at: datetime | None = None
+    book: object | None = None
     awaiting_excursion: dict[str, Trade] = field(default_factory=dict)
 
     @property
@@ -228,12 +231,15 @@ class PulseService:
         bars_every: int | None = None,
         symbols: Mapping[str, SymbolSpec] | None = None,
         traders: Sequence[TraderConfig] | None = None,
+        state_every_seconds: float = 30.0,
     ) -> None:
         """``feeds`` maps a trader's Discord id to its feed (else ``feed_factory`` builds
         one from the trader's config); ``engine`` is an open storage engine (else one is
         opened from ``config.storage.url`` at :meth:`start` and disposed at :meth:`stop`);
         ``bars_every`` is how many polls pass between watchlist bar fetches (default: about
-        once a minute); ``symbols`` are known specs (others are asked of the feed)."""
+        once a minute); ``symbols`` are known specs (others are asked of the feed);
+        ``state_every_seconds`` spaces out saves of the kernel's state (overrides are
+        saved at once; deals never wait for it, see :meth:`_save_state`)."""
         self.config = config
         self.traders = list(traders if traders is not None else config.traders)
         if not self.traders:
@@ -244,6 +250,7 @@ class PulseService:
         self._own_engine = engine is None
         self._clock = clock
         self._sleep = sleep
+        self.state_every = timedelta(seconds=state_every_seconds)
         interval = config.feeds.poll_interval_seconds
         self.bars_every = bars_every if bars_every is not None else max(1, round(60 / interval))
         self.symbols: dict[str, SymbolSpec] = dict(symbols or {})
@@ -300,9 +307,11 @@ class PulseService:
         """Stop the loops, write what is unsaved, close the feeds (and our engine)."""
         self._stopping.set()
         for s in self.sessions.values():
-            if s.ready and (s.unsaved or s.feed_nudges):
+            if s.ready:
                 async with s.lock:
-                    await self._persist(s, _Pending())
+                    if s.unsaved or s.feed_nudges:
+                        await self._persist(s, _Pending())
+                    await self._save_state(s, force=True)
             try:
                 await s.feed.close()
             except FeedError as e:  # pragma: no cover - closing is best effort
@@ -405,9 +414,11 @@ class PulseService:
         # Time moves on to now: lockouts that ended while we were down end now (nudged).
         pending.outs.extend(kernel.process(ClockEvent(now)))
         last = max((d.time for d in stored), default=None)
+        s.book = kernel.book
         async with s.lock:
             await self._catch_up(s, pending, now, last)
             await self._persist(s, pending, now)
+            await self._save_state(s, force=True)
         return True
 
     async def _catch_up(self, s: TraderSession, pending: _Pending, now: datetime,
@@ -476,6 +487,7 @@ class PulseService:
         ]
         pending.deals.extend(fresh)
         pending.outs.extend(s.kernel.process_many(events))
+        s.dirty = True
 
     def _equity_event(self, s: TraderSession, balance: float, equity: float,
                       at: datetime) -> EquityEvent | None:
@@ -525,10 +537,13 @@ class PulseService:
                 ev = self._equity_event(s, snap.balance, snap.equity, snap.time)
                 if ev is not None:
                     pending.outs.extend(s.kernel.process(ev))
+                    s.dirty = True
             pending.outs.extend(s.kernel.process(ClockEvent(now)))
             outs = list(pending.outs)
             await self._persist(s, pending, now)
         await self._notify(s.trader_id, outs)
+        async with s.lock:
+            await self._save_state(s)
         if self.bars_every and (s.polls - 1) % self.bars_every == 0 \
                 and s is self._market_session():
             await self.refresh_scores()
@@ -579,6 +594,9 @@ class PulseService:
         changed, removed = s.kernel.book.take_changes()
         if s.resync_trades:
             changed = s.kernel.book.trades()
+        swapped = s.book is not s.kernel.book  # the kernel replayed its log: a new book
+        if not (work or changed or removed or swapped or _lockouts_moved(s)):
+            return True  # an idle poll writes nothing
         try:
             async with self.db.begin() as conn:
                 await self._write(conn, s, work, changed, removed, at)
@@ -590,6 +608,7 @@ class PulseService:
             return False
         s.unsaved = _Pending()
         s.resync_trades = False
+        s.book = s.kernel.book
         return True
 
     async def _write(self, conn: AsyncConnection, s: TraderSession, work: _Pending,
@@ -607,10 +626,12 @@ class PulseService:
             for t in rows:
                 if t.close_time is not None and t.trade_id not in s.excursions:
                     s.awaiting_excursion[t.trade_id] = t
-        live = {t.trade_id for t in s.kernel.book.trades()}
         # Ids a late deal renumbered away (also across a kernel rebuild, which starts a
         # new book): only ids this process wrote, never imported history it never knew.
-        gone = set(removed) | {t for t in s.written_trades if t not in live}
+        gone = set(removed)
+        if s.book is not s.kernel.book:
+            live = {t.trade_id for t in s.kernel.book.trades()}
+            gone |= {t for t in s.written_trades if t not in live}
         if gone:
             await repo_deals.delete_trades(conn, acct, gone)
             s.written_trades -= gone
@@ -626,16 +647,39 @@ class PulseService:
                     conn, o.verdict, trader_id=tid, account_id=acct)
             elif isinstance(o, OverrideOut) and o.record.accepted:
                 await self._write_override(conn, s, o.record)
+                s.state_saved_at = None  # not recoverable from deals: save the state now
         for n in work.feed_nudges:
             await repo_outbox.enqueue_nudge(conn, n)
         await self._write_lockouts(conn, s)
-        await repo_risk.save_risk_state(conn, acct, {
+
+    async def _save_state(self, s: TraderSession, *, force: bool = False) -> None:
+        """Save the kernel's state (its event log, clock and emitted keys) on its own.
+
+        Not in the poll's transaction: exporting the log costs time that grows with it,
+        and a deal's nudge must not wait for that. A state older than the stored deals is
+        safe: at restart the deals it lacks are replayed silently (their nudges went to
+        the outbox with them). Overrides are not deals, so one forces a save at once.
+        Saved at most every ``state_every_seconds`` of the session's clock otherwise."""
+        assert s.kernel is not None and s.account is not None
+        now = s.clock()
+        due = s.state_saved_at is None or now - s.state_saved_at >= self.state_every
+        if not (force or (s.dirty and due)):
+            return
+        data = {
             "version": STATE_VERSION,
             "kernel": s.kernel.export_state(),
             "risk": s.kernel.risk_state.model_dump(mode="json"),
             "lockouts": {k: [a.isoformat(), c.isoformat() if c else None]
                          for k, (a, c) in s.lockouts.items()},
-        }, at)
+        }
+        try:
+            await repo_risk.save_risk_state(self.db, s.account.id, data, now)
+        except Exception:
+            log.exception("trader %s: saving the kernel state failed; retried later",
+                          s.trader_id)
+            return
+        s.dirty = False
+        s.state_saved_at = now
 
     async def _write_override(self, conn: AsyncConnection, s: TraderSession,
                               rec: KernelOverride) -> None:
@@ -765,7 +809,9 @@ class PulseService:
         assert s.kernel is not None
         async with s.lock:
             outs = s.kernel.process(event)
+            s.dirty = True
             await self._persist(s, _Pending(outs=list(outs)), event.at)
+            await self._save_state(s)
         await self._notify(s.trader_id, outs)
         return outs
 
@@ -845,6 +891,21 @@ _RULES = frozenset({
     "daily_loss", "max_drawdown", "max_trades", "cooling_period", "position_size",
     "stop_loss_required", "consecutive_losses",
 })
+
+
+def _lockouts_moved(s: TraderSession) -> bool:
+    """A lockout started or was overridden since the lockouts table was last written."""
+    assert s.kernel is not None
+    st = s.kernel.risk_state
+    for attr, kind in _LOCKOUT_KINDS:
+        lk: KernelLockout | None = getattr(st, attr)
+        if lk is None:
+            continue
+        known = s.lockouts.get(kind)
+        if known is None or known[0] != lk.start or (
+                lk.overridden_at is not None and known[1] is None):
+            return True
+    return False
 
 
 def _lockout_reason(lk: KernelLockout) -> str:

@@ -208,3 +208,30 @@ async def test_a_break_in_force_survives_a_restart(
         assert len(await repo_risk.list_lockouts(second.db, 1)) == 1
     finally:
         await second.stop()
+
+
+async def test_a_crash_with_a_stale_saved_state_loses_nothing_and_repeats_nothing(
+    config: PulseConfig, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    # The kernel state is saved only at start (huge interval): everything after it lives
+    # in the deals/outbox rows of the polls' transactions. Then the process dies (no stop).
+    first = make_service(config, fake, clock, state_every_seconds=1e9)
+    await first.start()
+    await _losing_trade(first, fake, clock)
+    keys = await outbox_keys(first)
+    rows = await stored(first)
+    await first.sessions[TRADER].feed.close()
+    assert first.engine is not None
+    await first.engine.dispose()  # killed: no final state save, nothing flushed
+
+    clock.advance(minutes=2)
+    second = make_service(config, fake, clock)
+    await second.start()
+    try:
+        await second.poll_once()
+        assert _cooling_blocks(await second.check(TRADER, request(clock)))
+        assert await outbox_keys(second) == keys
+        assert await stored(second) == rows
+        assert second.status(TRADER).trades_today == 1
+    finally:
+        await second.stop()
