@@ -3,8 +3,8 @@
 ``pulse score --csv FILE [--symbol S] [--at TIME] [--json] [--chart OUT.png]`` scores the
 last bar (or the last bar at or before TIME, using no later bar) from the
 ``analysis.window_bars`` bars ending there, as the live bot does.
-``pulse calibrate --csv FILE [--horizon N]`` scores every bar causally and reports per
-grade how the market moved next. Bad files and arguments exit 2 with one line per problem.
+``pulse calibrate --csv FILE [--horizon N] [--thin]`` scores every bar causally and reports
+per grade how the market moved next. Bad files and arguments exit 2 with one line per problem.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--horizon", type=int, default=10, help="bars ahead to measure (10)")
     c.add_argument("--symbol", help="symbol name for per-symbol weights (default: file name)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
+    c.add_argument("--thin", action="store_true",
+                   help="count each grade once per horizon (non-overlapping forward windows)")
     c.add_argument("--config", type=Path, help=CONFIG_HELP)
     c.add_argument("--tz", default="UTC", help="timezone of naive times in the CSV")
     c.set_defaults(func=run_calibrate)
@@ -125,7 +127,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         return _problems(str(args.csv), [f"{len(bars)} bars: need more than the horizon "
                                          f"({args.horizon}) to measure forward moves"])
     result = analyze(bars, cfg, args.symbol or args.csv.stem)
-    report = calibrate(result, args.horizon)
+    report = calibrate(result, args.horizon, thin=args.thin)
     if args.json:
         print(json.dumps(report.to_json()))
     else:

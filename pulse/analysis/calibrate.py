@@ -58,6 +58,7 @@ class CalibrationReport:
     verdict: str
     seed: int
     resamples: int
+    thinned: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,10 +82,14 @@ class CalibrationReport:
                 f"{g.mean_move_atr:+.3f} [{mc[0]:+.3f}, {mc[1]:+.3f}]"
             )
         out.append(self.verdict)
-        out.append(
-            f"(95% percentile bootstrap, {self.resamples} resamples, seed {self.seed}; "
-            "neighbouring bars' forward windows overlap, so intervals are optimistic)"
-        )
+        if self.thinned:
+            note = (f"each group counted at most once per {self.horizon} bars, so forward "
+                    "windows do not overlap")
+        else:
+            note = ("neighbouring bars' forward windows overlap, so intervals are optimistic; "
+                    "--thin counts non-overlapping windows only")
+        out.append(f"(95% percentile bootstrap, {self.resamples} resamples, seed {self.seed}; "
+                   f"{note})")
         return out
 
 
@@ -118,11 +123,27 @@ def _stats(
     return stats, bh, bm
 
 
+def _thin(mask: np.ndarray, horizon: int) -> np.ndarray:
+    """Keep a marked bar only if no kept bar is fewer than ``horizon`` bars before it, so
+    the kept bars' forward windows never overlap (greedy, earliest first)."""
+    out = np.zeros_like(mask)
+    last = -horizon
+    for p in np.flatnonzero(mask).tolist():
+        if p >= last + horizon:
+            out[p] = True
+            last = p
+    return out
+
+
 def calibrate(
     result: AnalysisResult, horizon: int = 10, *, resamples: int = 1000, seed: int = 7,
-    min_count: int = 30,
+    min_count: int = 30, thin: bool = False,
 ) -> CalibrationReport:
-    """Per-grade forward-move statistics of ``result``'s causal score series."""
+    """Per-grade forward-move statistics of ``result``'s causal score series.
+
+    ``thin``: count each grade's bars only when their forward windows do not overlap
+    (one per ``horizon`` bars per group), which makes the intervals honest at the cost
+    of fewer samples."""
     if horizon < 1:
         raise ValueError("horizon must be at least 1 bar")
     s = result.scores
@@ -140,11 +161,15 @@ def calibrate(
     codes = s.grade_codes()[t]
     groups = []
     boots: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
+
+    def pick(mask: np.ndarray) -> np.ndarray:
+        return move[_thin(mask, horizon) if thin else mask]
+
     for g in GRADES:
-        st, bh, bm = _stats(g, move[usable & (codes == _CODE[g])], rng, resamples)
+        st, bh, bm = _stats(g, pick(usable & (codes == _CODE[g])), rng, resamples)
         groups.append(st)
         boots[g] = (bh, bm)
-    rest, rbh, rbm = _stats("rest", move[usable & (codes != _CODE["high"])], rng, resamples)
+    rest, rbh, rbm = _stats("rest", pick(usable & (codes != _CODE["high"])), rng, resamples)
     high = groups[0]
     hbh, hbm = boots["high"]
     diff_h = diff_m = None
@@ -176,5 +201,5 @@ def calibrate(
         symbol=result.symbol, bars=n, horizon=horizon, scored=int(usable.sum()),
         skipped_ties=ties, grades=groups, rest=rest, diff_hit_rate_ci=diff_h,
         diff_mean_move_ci=diff_m, high_better=better, verdict=verdict, seed=seed,
-        resamples=resamples,
+        resamples=resamples, thinned=thin,
     )

@@ -90,3 +90,18 @@ def test_high_grades_that_do_not_predict_are_called_out(res: AnalysisResult) -> 
 def test_bad_horizon(res: AnalysisResult) -> None:
     with pytest.raises(ValueError, match="horizon"):
         calibrate(res, 0)
+
+
+def test_thinned_windows_do_not_overlap(res: AnalysisResult) -> None:
+    from pulse.analysis.calibrate import _thin
+
+    mask = np.zeros(40, dtype=bool)
+    mask[[0, 3, 9, 10, 25, 26, 39]] = True
+    assert np.flatnonzero(_thin(mask, 10)).tolist() == [0, 10, 25, 39]
+    full, thin = calibrate(res, 10), calibrate(res, 10, thin=True)
+    assert thin.thinned and not full.thinned
+    for a, b in zip(full.grades, thin.grades, strict=True):
+        assert b.count <= a.count
+    minimal = next(g for g in thin.grades if g.grade == "minimal")
+    assert minimal.count <= len(res.bars) // 10 + 1
+    assert "do not overlap" in "\n".join(thin.lines())
