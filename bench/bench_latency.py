@@ -25,7 +25,6 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,7 +51,7 @@ class Clock:
 
 def pct(xs: list[float], q: float) -> float:
     s = sorted(xs)
-    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
 
 
 def line(name: str, xs: list[float]) -> str:
@@ -107,7 +106,8 @@ async def run(round_trips: int, db: Path) -> None:
             clock.now += timedelta(minutes=2)
             profit = 40.0 if i % 2 == 0 else -30.0
             balance += profit
-            fake.account.update(balance=balance, equity=balance)
+            account: dict[str, float] = fake.account  # type: ignore[assignment]
+            account.update(balance=balance, equity=balance)
             fake.add_deal(ticket + 1, clock.now, type=1, entry=1, position_id=ticket,
                           volume=1.0, price=1.1 + profit / 100_000, profit=profit)
             await svc.poll_once()

@@ -242,3 +242,71 @@ async def test_a_storage_failure_keeps_the_poll_for_the_next_one(
     await service.poll_once()  # retried with the next poll
     assert await stored(service) == {"deals": 2, "trades": 1, "lockouts": 0}
     assert await outbox_kinds(service) == {"post_trade_prompt": 1}
+
+
+async def test_feed_down_at_start_then_the_session_opens_when_it_returns(
+    config: Any, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    fake.disconnect()
+    svc = make_service(config, fake, clock)
+    await svc.start()  # no account known anywhere yet: not fatal
+    try:
+        assert not svc.sessions[TRADER].ready
+        with pytest.raises(ServiceError, match="account is not known yet"):
+            await svc.check(TRADER, request(clock))
+        clock.advance(minutes=1)
+        open_buy(fake, clock, 1, 100)
+        await svc.poll_once()
+        fake.reconnect()
+        clock.advance(minutes=1)
+        await svc.poll_once()
+        assert svc.sessions[TRADER].ready
+        assert await stored_tickets(svc) == [1]  # caught up from the history
+        kinds = await outbox_kinds(svc)
+        assert kinds["feed_down"] == 1 and kinds["feed_restored"] == 1
+        assert (await svc.check(TRADER, request(clock))).action is not Action.HARD_BLOCK
+    finally:
+        await svc.stop()
+
+
+async def test_two_traders_are_kept_apart(
+    tmp_path: Any, clock: Clock
+) -> None:
+    from bot.feeds.mt5 import MT5Feed
+    from pulse.config import parse_config
+
+    from .conftest import no_sleep
+
+    fakes = {1: FakeMetaTrader5(clock=clock, login=111), 2: FakeMetaTrader5(clock=clock, login=222)}
+    cfg = parse_config({
+        "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'two.db'}"},
+        "feeds": {"mt5": {"enabled": True, "server": "Broker-Demo"},
+                  "watchlist": {"symbols": ["EURUSD"], "timeframes": ["M15"]}},
+        "traders": [{"discord_user_id": 1, "account_login": 111, "feed": "mt5"},
+                    {"discord_user_id": 2, "account_login": 222, "feed": "mt5"}],
+    }, env={})
+    def feeds_for(login: int) -> Any:  # each trader's terminal logs into its own account
+        return cfg.feeds.model_copy(update={"mt5": cfg.feeds.mt5.model_copy(
+            update={"login": login})})
+
+    feeds = {tid: MT5Feed(f, feeds=feeds_for(f.expected_login), password="s3cret", clock=clock)
+             for tid, f in fakes.items()}
+    svc = PulseService(cfg, feeds=feeds, sleep=no_sleep, bars_every=0)
+    await svc.start()
+    try:
+        clock.advance(minutes=1)
+        for f in fakes.values():  # the same tickets on two accounts are two deals
+            open_buy(f, clock, 1, 100)
+        clock.advance(minutes=1)
+        close_buy(fakes[1], clock, 2, 100, profit=-1500.0)
+        close_buy(fakes[2], clock, 2, 100, profit=200.0)
+        await svc.poll_once()
+        assert svc.status(1).lockout("cooling_period") is not None
+        assert svc.status(2).lockout("cooling_period") is None
+        assert not (await svc.check(1, request(clock))).allowed
+        assert (await svc.check(2, request(clock))).allowed
+        keys = await outbox_keys(svc)
+        assert "1:post_trade_prompt:100" in keys and "2:post_trade_prompt:100" in keys
+        assert len(await svc.trades(1)) == len(await svc.trades(2)) == 1
+    finally:
+        await svc.stop()
