@@ -101,3 +101,13 @@ def test_late_check_is_answered_as_of_now() -> None:
     req = TradeRequest(time=t0(), symbol="EURUSD", side=Side.BUY, volume=1, price=1.1, sl=1.099)
     (v,) = k.process(CheckEvent(t0(), req))
     assert v.at == t0() + timedelta(minutes=10)  # type: ignore[union-attr]
+
+
+def test_a_deal_s_stop_reaches_the_trade_and_the_position_size_rule() -> None:
+    k = kernel()
+    d_in, d_out = trade_deals(1, "EURUSD", t0(), 10, 50.0, volume=10.5)
+    out = k.process(DealEvent(d_in.time, d_in, sl=1.098))  # 10.5 lots x 200 ticks = 2.1%
+    assert [(o.rule, o.ticket) for o in out if isinstance(o, ViolationOut)] == \
+        [("position_size", 2)]
+    k.process(DealEvent(d_out.time, d_out))
+    assert k.trades()[0].stop_loss == 1.098
