@@ -40,7 +40,7 @@ from typing import Any, Literal
 import discord
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.coach import consent_active, dm_fallback_channel, mirror_nudges
+from bot.coach import consent_active, dm_fallback_channel, mirror_nudges, should_mirror
 from bot.delivery import (
     Delivery,
     DMsClosed,
@@ -52,7 +52,7 @@ from bot.delivery import (
 from bot.journal_service import trader_timezone
 from pulse.config import PulseConfig, hhmm_to_time
 from pulse.models import Nudge, Severity
-from storage.engine import transaction
+from storage.engine import DB, transaction
 from storage.records import OutboxItem, TraderRecord, TraderSettings
 from storage.repo_delivery import (
     claim_attempt,
@@ -75,6 +75,7 @@ __all__ = [
     "OutboxWorker",
     "ProcessOutcome",
     "backoff_delay",
+    "enqueue_with_mirrors",
     "quiet_hours_end",
     "render_nudge",
     "utc_now",
@@ -219,6 +220,26 @@ def _destination(data: dict[str, Any]) -> str:
     return "trader"
 
 
+# --------------------------------------------------------------------------- writing
+
+
+async def enqueue_with_mirrors(
+    db: DB, config: PulseConfig, nudge: Nudge, *, not_before: datetime | None = None
+) -> int | None:
+    """Write a nudge and its coach mirrors in one transaction (the caller's, when ``db``
+    is a connection: the kernel service can call this inside its poll transaction).
+
+    Returns the row id, or None when the dedupe key was already queued. Call
+    :meth:`OutboxWorker.wake` after the commit for prompt delivery.
+    """
+    async with transaction(db) as conn:
+        item_id = await enqueue_nudge(conn, nudge, not_before=not_before)
+        if item_id is not None:
+            for copy in await mirror_nudges(conn, config, nudge):
+                await enqueue_nudge(conn, copy, not_before=not_before)
+    return item_id
+
+
 # --------------------------------------------------------------------------- worker
 
 
@@ -230,7 +251,7 @@ class OutboxPolicy:
     backoff_max: timedelta = timedelta(hours=1)
     lease: timedelta = timedelta(minutes=5)  # longer than DiscordDelivery.timeout
     batch: int = 50
-    poll_interval: float = 30.0
+    poll_interval: float = 1.0  # a safety net: enqueue() and wake() wake the loop at once
 
 
 @dataclass(frozen=True)
@@ -274,11 +295,7 @@ class OutboxWorker:
         Returns the row id, or None when the dedupe key was already queued (then
         nothing more is written: enqueueing twice sends once).
         """
-        async with transaction(self.db) as conn:
-            item_id = await enqueue_nudge(conn, nudge, not_before=not_before)
-            if item_id is not None:
-                for copy in await mirror_nudges(conn, self.config, nudge):
-                    await enqueue_nudge(conn, copy, not_before=not_before)
+        item_id = await enqueue_with_mirrors(self.db, self.config, nudge, not_before=not_before)
         if item_id is not None:
             self._wake.set()
         return item_id
@@ -398,6 +415,8 @@ class OutboxWorker:
         if to_trader:
             if nudge.trader_id is None:
                 return await self._fail(item, "no trader and no channel to send to")
+            if should_mirror(nudge):
+                await self._fan_out(nudge)
             settings = trader.settings if trader is not None else TraderSettings()
             if nudge.kind in settings.muted_kinds:
                 return await self._suppress(item, f"{nudge.kind} muted by the trader")
@@ -433,6 +452,16 @@ class OutboxWorker:
         if claimed is None:
             return ProcessOutcome(item.id, "skipped", "claimed elsewhere or no longer due")
         return await self._send(claimed, trader, channel_id, isinstance(mirror, dict))
+
+    async def _fan_out(self, nudge: Nudge) -> None:
+        """Write the coach mirrors of a trader row that was queued without them (by a
+        producer writing to storage directly); idempotent through the dedupe keys."""
+        wrote = False
+        async with transaction(self.db) as conn:
+            for copy in await mirror_nudges(conn, self.config, nudge):
+                wrote = (await enqueue_nudge(conn, copy)) is not None or wrote
+        if wrote:
+            self._wake.set()
 
     async def _send(
         self,

@@ -123,3 +123,21 @@ async def test_coach_can_view_only_with_active_consent(
     assert not await coach_can_view(engine, CORA, BOB)  # another trader
     await revoke_consent(engine, ANN, clock.advance(seconds=1), coach_user_id=CORA)
     assert not await coach_can_view(engine, CORA, ANN)
+
+
+async def test_rows_written_straight_to_storage_are_mirrored_by_the_worker(
+    engine: AsyncEngine, config: PulseConfig, delivery: FakeDelivery, clock: Clock
+) -> None:
+    """The kernel service writes nudges in its own poll transaction (repo_outbox); the
+    worker fans out the coach copies when it first handles such a row."""
+    from storage.repo_outbox import enqueue_nudge
+
+    await grant_consent(engine, ANN, CORA, T0, channel_id=CORA_CHANNEL)
+    await enqueue_nudge(engine, nudge("v:9", "violation"))
+    w = make_worker(engine, config, delivery, clock)
+    assert [o.status for o in await w.run_once()] == ["sent"]
+    assert [o.status for o in await w.run_once()] == ["sent"]  # the mirror, next pass
+    assert len(delivery.to_channel(CORA_CHANNEL)) == 1
+    assert await w.run_once() == []  # nothing twice
+    await w.run_once()
+    assert len(delivery.to_channel(CORA_CHANNEL)) == 1 and len(delivery.dms(ANN)) == 1
