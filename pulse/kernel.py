@@ -290,21 +290,28 @@ class PulseKernel:
     # ------------------------------------------------------------------ public API
 
     def process(self, event: InEvent) -> list[OutEvent]:
-        """Apply one event; returns its out-events in time order."""
-        if isinstance(event, DealEvent):
-            if event.deal.ticket in self._tickets:
-                return []
-            self._tickets.add(event.deal.ticket)
-        elif isinstance(event, CheckEvent | OverrideEvent) and self._clock is not None \
-                and event.at < self._clock:
-            event = _at_clock(event, self._clock)  # a late request is answered as of now
-        if not isinstance(event, ClockEvent):
+        """Apply one event; returns its out-events in time order.
+
+        Facts (deals, snapshots) are applied at their own time: one older than the clock
+        (moved by any event, clock ticks included) or than a fact already applied makes
+        the kernel replay its log in order. Requests (checks, overrides) are answered as of
+        the clock and never cause a replay.
+        """
+        if isinstance(event, DealEvent | EquityEvent):
+            if isinstance(event, DealEvent):
+                if event.deal.ticket in self._tickets:
+                    return []
+                self._tickets.add(event.deal.ticket)
             key = event_sort_key(event)
             self._log.append(event)
-            if self._last_key is not None and key < self._last_key:
-                # Older than something already applied: replay everything in order.
+            if (self._clock is not None and event.at < self._clock) or \
+                    (self._last_key is not None and key < self._last_key):
                 return self._rebuild_emitting_new()
             self._last_key = key
+        elif isinstance(event, CheckEvent | OverrideEvent):
+            if self._clock is not None and event.at < self._clock:
+                event = _at_clock(event, self._clock)
+            self._log.append(event)
         return self._emit(self._apply(event))
 
     def process_many(self, events: Iterable[InEvent]) -> list[OutEvent]:
@@ -360,7 +367,8 @@ class PulseKernel:
                 self._apply(e)  # answers were given at the time; keep their state effects
                 continue
             out.extend(o for o in self._apply(e) if self._key(o) is not None)
-        self._last_key = event_sort_key(log[-1]) if log else None
+        facts = [e for e in log if isinstance(e, DealEvent | EquityEvent)]
+        self._last_key = event_sort_key(facts[-1]) if facts else None
         if clock is not None and (self._clock is None or clock > self._clock):
             out.extend(o for o in self._apply(ClockEvent(clock)) if self._key(o) is not None)
         return self._emit(out)

@@ -111,3 +111,29 @@ def test_a_deal_s_stop_reaches_the_trade_and_the_position_size_rule() -> None:
         [("position_size", 2)]
     k.process(DealEvent(d_out.time, d_out))
     assert k.trades()[0].stop_loss == 1.098
+
+
+def test_a_deal_seen_after_the_clock_moved_on_is_judged_at_its_own_time() -> None:
+    # A loss at 08:10 starts cooling until 08:25; the next entry happened at 08:20 but the
+    # feed delivers it only after a clock tick at 08:30 (and a check at 08:31).
+    k = kernel()
+    k.ingest_deals(trade_deals(1, "EURUSD", t0(), 10, -1500))
+    k.process(ClockEvent(t0() + timedelta(minutes=30)))
+    req = TradeRequest(time=t0() + timedelta(minutes=31), symbol="EURUSD", side=Side.BUY,
+                       volume=1, price=1.1, sl=1.099)
+    k.process(CheckEvent(req.time, req))
+    late_in, _ = trade_deals(2, "GBPUSD", t0() + timedelta(minutes=20), 30, 0.0)
+    out = k.process(DealEvent(late_in.time, late_in))
+    assert [(o.rule, o.ticket) for o in out if isinstance(o, ViolationOut)] == \
+        [("cooling_period", 4)]
+    assert k.clock == t0() + timedelta(minutes=31)
+
+
+def test_an_override_right_after_a_check_at_the_same_instant_is_answered() -> None:
+    k = kernel()
+    k.ingest_deals(trade_deals(1, "EURUSD", t0(), 10, -1500))
+    at = t0() + timedelta(minutes=12)
+    req = TradeRequest(time=at, symbol="EURUSD", side=Side.BUY, volume=1, price=1.1, sl=1.099)
+    k.process(CheckEvent(at, req))
+    out = k.process(OverrideEvent(at, "cooling_period", "planned setup"))
+    assert out and out[0].record.accepted  # type: ignore[union-attr]
