@@ -256,6 +256,7 @@ class PulseKernel:
         self._emitted: set[str] = set()
         self._log: list[InEvent] = []
         self._tickets: set[int] = set()
+        self.replays = 0  # how often a late fact made the kernel replay its log
         self._reset()
 
     # ------------------------------------------------------------------ lifecycle
@@ -278,6 +279,7 @@ class PulseKernel:
         self._clock: datetime | None = None
         self._last_key: tuple[datetime, int, int, int] | None = None
         self._deadline: datetime | None = None
+        self._effect_at: datetime | None = None  # latest time-driven change or override
         self._dayb = _Day()
         self._report: BehaviorReport | None = None
         self._last_state: tuple[str, int, tuple[str, ...]] = ("green", 100, ())
@@ -292,10 +294,11 @@ class PulseKernel:
     def process(self, event: InEvent) -> list[OutEvent]:
         """Apply one event; returns its out-events in time order.
 
-        Facts (deals, snapshots) are applied at their own time: one older than the clock
-        (moved by any event, clock ticks included) or than a fact already applied makes
-        the kernel replay its log in order. Requests (checks, overrides) are answered as of
-        the clock and never cause a replay.
+        Facts (deals, snapshots) are applied at their own time: one older than a fact
+        already applied, or than a time-driven change (a lockout ending, the day rolling
+        over, an override) makes the kernel replay its log in order. A fact older only than
+        quiet clock ticks or checks changes nothing they saw, so it is applied directly.
+        Requests (checks, overrides) are answered as of the clock and never cause a replay.
         """
         if isinstance(event, DealEvent | EquityEvent):
             if isinstance(event, DealEvent):
@@ -304,8 +307,8 @@ class PulseKernel:
                 self._tickets.add(event.deal.ticket)
             key = event_sort_key(event)
             self._log.append(event)
-            if (self._clock is not None and event.at < self._clock) or \
-                    (self._last_key is not None and key < self._last_key):
+            if (self._last_key is not None and key < self._last_key) or \
+                    (self._effect_at is not None and event.at < self._effect_at):
                 return self._rebuild_emitting_new()
             self._last_key = key
         elif isinstance(event, CheckEvent | OverrideEvent):
@@ -357,6 +360,7 @@ class PulseKernel:
 
     def _rebuild_emitting_new(self) -> list[OutEvent]:
         """Replay the log in order; emit only keyed outputs never emitted before."""
+        self.replays += 1
         clock = self._clock
         self._reset()
         log = sorted(self._log, key=event_sort_key)
@@ -404,6 +408,7 @@ class PulseKernel:
                 self._clock = at
             return []
         s = self.risk.state
+        self._effect_at = at  # the day starts/ends or a lockout ends at or before ``at``
         out: list[OutEvent] = []
         if s.day_end is not None and at >= s.day_end:
             out.append(self._summary(s.day_end))
@@ -575,6 +580,8 @@ class PulseKernel:
 
     def _on_override(self, rule: str, reason: str, at: datetime) -> list[OutEvent]:
         rec = self.risk.override(rule, reason, at)
+        if rec.accepted:
+            self._effect_at = at
         if rec.accepted:
             self._dayb.overrides += 1
             self._report = None

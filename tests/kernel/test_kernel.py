@@ -137,3 +137,12 @@ def test_an_override_right_after_a_check_at_the_same_instant_is_answered() -> No
     k.process(CheckEvent(at, req))
     out = k.process(OverrideEvent(at, "cooling_period", "planned setup"))
     assert out and out[0].record.accepted  # type: ignore[union-attr]
+
+
+def test_a_deal_older_than_a_quiet_tick_needs_no_replay() -> None:
+    k = kernel()
+    k.ingest_deals(trade_deals(1, "EURUSD", t0(), 10, 50.0))
+    k.process(ClockEvent(t0() + timedelta(minutes=30)))  # nothing ends at this tick
+    late_in, _ = trade_deals(2, "GBPUSD", t0() + timedelta(minutes=29), 30, 0.0)
+    k.process(DealEvent(late_in.time, late_in))
+    assert k.replays == 0 and len(k.trades()) == 2
