@@ -8,6 +8,7 @@ and hands due rows, at most ``batch`` per pass, one at a time to :meth:`process`
 Per row, in this order (all decisions are recorded on the row, nothing is dropped
 silently):
 
+0. A row past its ``data["expires_at"]`` (if the producer set one) is ``suppressed``.
 1. A row still carrying an in-flight claim was being sent when the process stopped.
    Discord may or may not have accepted it, so it is marked ``failed`` with
    "delivery uncertain" and **not** resent: Pulse prefers a missing nudge to a
@@ -209,6 +210,19 @@ def render_nudge(
     )
 
 
+def _expiry(data: dict[str, Any]) -> datetime | None:
+    """``data["expires_at"]`` (ISO 8601, aware): after it the nudge is no longer worth
+    sending (e.g. "cooling ends in 10 min" deferred past quiet hours)."""
+    raw = data.get("expires_at")
+    if not isinstance(raw, str):
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
 def _destination(data: dict[str, Any]) -> str:
     """The rate-limit destination key of a row: the trader, a coach, or a channel."""
     mirror = data.get("mirror")
@@ -396,6 +410,10 @@ class OutboxWorker:
             )
             await finish_failed(self.db, item.id, reason)
             return ProcessOutcome(item.id, "failed", reason)
+
+        expires = _expiry(data)
+        if expires is not None and now >= expires:
+            return await self._suppress(item, f"expired at {expires.isoformat()} before sending")
 
         trader: TraderRecord | None = None
         if nudge.trader_id is not None:

@@ -389,3 +389,20 @@ async def test_loop_wakes_on_enqueue_and_flush_delivers_the_rest(
     assert len(delivery.dms(ANN)) == 2
     pending = await list_outbox(engine, status="pending")
     assert [r.nudge.dedupe_key for r in pending] == ["b"]
+
+
+async def test_a_nudge_past_its_expiry_is_suppressed_not_sent(
+    engine: AsyncEngine, config: PulseConfig, delivery: FakeDelivery
+) -> None:
+    clock = Clock(datetime(2026, 3, 2, 22, 0, tzinfo=UTC))  # 23:00 Prague: quiet hours
+    await upsert_trader(engine, ANN, at=clock.now, timezone="Europe/Prague")
+    w = worker(engine, config, delivery, clock)
+    until = (clock.now + timedelta(minutes=15)).isoformat()
+    item = await w.enqueue(nudge("cool", kind="cooling_started", at=clock.now,
+                                 expires_at=until))
+    assert [o.status for o in await w.run_once()] == ["deferred"]
+    clock.now = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)
+    assert [o.status for o in await w.run_once()] == ["suppressed"]
+    row = await get_outbox_item(engine, item)  # type: ignore[arg-type]
+    assert row is not None and (row.last_error or "").startswith("expired at")
+    assert delivery.sent == []
