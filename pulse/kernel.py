@@ -277,7 +277,8 @@ class PulseKernel:
         self._violation_tickets: set[int] = set()
         self._setups: dict[tuple[str, str, date], tuple[int, int]] = {}
         self._clock: datetime | None = None
-        self._last_key: tuple[datetime, int, int, int] | None = None
+        self._last_key: tuple[datetime, int, int, int] | None = None  # latest deal applied
+        self._last_snap_key: tuple[datetime, int, int, int] | None = None
         self._deadline: datetime | None = None
         self._effect_at: datetime | None = None  # latest time-driven change or override
         self._dayb = _Day()
@@ -294,11 +295,13 @@ class PulseKernel:
     def process(self, event: InEvent) -> list[OutEvent]:
         """Apply one event; returns its out-events in time order.
 
-        Facts (deals, snapshots) are applied at their own time: one older than a fact
-        already applied, or than a time-driven change (a lockout ending, the day rolling
-        over, an override) makes the kernel replay its log in order. A fact older only than
-        quiet clock ticks or checks changes nothing they saw, so it is applied directly.
-        Requests (checks, overrides) are answered as of the clock and never cause a replay.
+        Facts (deals, snapshots) are applied at their own time: a deal older than a deal
+        already applied, a snapshot older than a deal or snapshot already applied, or any
+        fact older than a time-driven change (a lockout ending, the day rolling over, an
+        accepted override) makes the kernel replay its log in order. A fact older only than
+        quiet clock ticks or checks, or a deal older only than a snapshot (the snapshot
+        already holds its money), is applied directly. Requests (checks, overrides) are
+        answered as of the clock and never cause a replay.
         """
         if isinstance(event, DealEvent | EquityEvent):
             if isinstance(event, DealEvent):
@@ -307,15 +310,25 @@ class PulseKernel:
                 self._tickets.add(event.deal.ticket)
             key = event_sort_key(event)
             self._log.append(event)
-            if (self._last_key is not None and key < self._last_key) or \
-                    (self._effect_at is not None and event.at < self._effect_at):
+            if self._is_late(event, key):
                 return self._rebuild_emitting_new()
-            self._last_key = key
+            if isinstance(event, DealEvent):
+                self._last_key = key
+            else:
+                self._last_snap_key = key
         elif isinstance(event, CheckEvent | OverrideEvent):
             if self._clock is not None and event.at < self._clock:
                 event = _at_clock(event, self._clock)
             self._log.append(event)
         return self._emit(self._apply(event))
+
+    def _is_late(self, event: DealEvent | EquityEvent, key: tuple[datetime, int, int, int]) -> bool:
+        if self._effect_at is not None and event.at < self._effect_at:
+            return True
+        if self._last_key is not None and key < self._last_key:
+            return True
+        return isinstance(event, EquityEvent) and self._last_snap_key is not None \
+            and key < self._last_snap_key
 
     def process_many(self, events: Iterable[InEvent]) -> list[OutEvent]:
         """Apply a batch in time order (any input order gives the same outputs)."""
@@ -371,8 +384,10 @@ class PulseKernel:
                 self._apply(e)  # answers were given at the time; keep their state effects
                 continue
             out.extend(o for o in self._apply(e) if self._key(o) is not None)
-        facts = [e for e in log if isinstance(e, DealEvent | EquityEvent)]
-        self._last_key = event_sort_key(facts[-1]) if facts else None
+        deals = [e for e in log if isinstance(e, DealEvent)]
+        snaps = [e for e in log if isinstance(e, EquityEvent)]
+        self._last_key = event_sort_key(deals[-1]) if deals else None
+        self._last_snap_key = event_sort_key(snaps[-1]) if snaps else None
         if clock is not None and (self._clock is None or clock > self._clock):
             out.extend(o for o in self._apply(ClockEvent(clock)) if self._key(o) is not None)
         return self._emit(out)
@@ -387,9 +402,8 @@ class PulseKernel:
         if isinstance(event, DealEvent):
             out.extend(self._on_deal(event))
         elif isinstance(event, EquityEvent):
-            positions = {self._trades[t].position_id for t in self._open}
-            out.extend(self._changes(
-                self.risk.on_snapshot(event.balance, event.equity, at, positions)))
+            out.extend(self._changes(self.risk.on_snapshot(
+                event.balance, event.equity, event.at, self._open_positions())))
         elif isinstance(event, CheckEvent):
             out.append(self._on_check(event.request if event.request.time == at
                                       else event.request.model_copy(update={"time": at})))
@@ -458,7 +472,7 @@ class PulseKernel:
         # 2. book-keeping of trades
         for te in events:
             self._upsert(te.trade)
-        out.extend(self._changes(self.risk.on_fill(deal, len(self._open))))
+        out.extend(self._changes(self.risk.on_fill(deal, self._open_positions())))
         # 3. consequences: closes first (cooling, streaks), then entries (counts, flags)
         for te in events:
             if te.kind == "closed":
@@ -467,6 +481,9 @@ class PulseKernel:
             if te.kind in ("opened", "reversed"):
                 out.extend(self._on_entry(te))
         return out
+
+    def _open_positions(self) -> set[int]:
+        return {self._trades[t].position_id for t in self._open}
 
     def _upsert(self, trade: Trade) -> None:
         if trade.trade_id not in self._trades:

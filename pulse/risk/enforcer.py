@@ -18,7 +18,7 @@ open. Without any snapshot this is the realised P&L, as DESIGN.md asks.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -225,13 +225,18 @@ class RiskEnforcer:
         self._peaks()
         return self._limits_crossed(deal.time)
 
-    def on_fill(self, deal: Deal, open_positions: int) -> list[RiskChange]:
-        """A trade deal moved the balance by its net; floating shrinks by closed profit."""
+    def on_fill(self, deal: Deal, open_positions: Collection[int]) -> list[RiskChange]:
+        """A trade deal moved the balance by its net; floating shrinks by closed profit.
+
+        ``open_positions``: the position ids open after the deal. A deal at or before the
+        latest snapshot is already in its balance and equity; only the set of positions the
+        snapshot saw is brought up to date (as if the deal had come first)."""
         s = self.state
         if s.snapshot_at is not None and deal.time <= s.snapshot_at:
+            s.snapshot_positions = sorted(open_positions)
             return []
         s.balance = (s.balance or 0.0) + deal.net
-        if open_positions == 0:
+        if not open_positions:
             s.floating = 0.0
             s.snapshot_positions = []
         elif deal.entry is not DealEntry.IN and deal.position_id in s.snapshot_positions:

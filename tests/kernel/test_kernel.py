@@ -146,3 +146,18 @@ def test_a_deal_older_than_a_quiet_tick_needs_no_replay() -> None:
     late_in, _ = trade_deals(2, "GBPUSD", t0() + timedelta(minutes=29), 30, 0.0)
     k.process(DealEvent(late_in.time, late_in))
     assert k.replays == 0 and len(k.trades()) == 2
+
+
+def test_a_deal_older_than_a_snapshot_is_applied_without_replay_and_counted_once() -> None:
+    d_in, d_out = trade_deals(1, "EURUSD", t0(), 10, -500.0)
+    snap = EquityEvent(d_out.time + timedelta(seconds=1), 99_500, 99_500)
+    ordered = kernel()
+    ordered.process_many([DealEvent(d_in.time, d_in), DealEvent(d_out.time, d_out), snap])
+    k = kernel()
+    k.process(DealEvent(d_in.time, d_in))
+    k.process(snap)                           # the poll returns the account first ...
+    k.process(DealEvent(d_out.time, d_out))   # ... then the close it already contains
+    assert k.replays == 0
+    assert k.risk_state.balance == 99_500     # the close's -500 is not counted twice
+    assert k.snapshot()["risk"] == ordered.snapshot()["risk"]
+    assert k.snapshot()["trades"] == ordered.snapshot()["trades"]

@@ -70,7 +70,7 @@ def test_anchor_max_uses_the_higher_of_balance_and_equity_at_the_reset() -> None
 def test_deposits_do_not_hide_a_loss() -> None:
     e = enforcer()
     e.on_fill(Deal(ticket=1, time=t(9), type=DealType.SELL, entry=DealEntry.OUT,
-                   position_id=1, volume=1, price=1.08, profit=-2500, symbol="EURUSD"), 0)
+                   position_id=1, volume=1, price=1.08, profit=-2500, symbol="EURUSD"), set())
     e.on_cash(Deal(ticket=2, time=t(9, 5), type=DealType.BALANCE, profit=5000))
     d = e.daily_loss()
     assert d is not None and d.pnl == pytest.approx(-2500)
@@ -179,9 +179,9 @@ def test_a_close_after_a_snapshot_only_realises_floating_the_snapshot_saw() -> N
     e.on_snapshot(100_000, 99_500, t(9), open_positions=[1])  # position 1: -500 floating
     # position 2 opened after the snapshot closes at -800: no floating of it in the snapshot
     e.on_fill(Deal(ticket=5, time=t(9, 10), type=DealType.SELL, entry=DealEntry.OUT,
-                   position_id=2, volume=1, price=1.08, profit=-800, symbol="EURUSD"), 1)
+                   position_id=2, volume=1, price=1.08, profit=-800, symbol="EURUSD"), {1})
     assert e.state.floating == -500 and e.equity == 98_700
     # position 1 closes at -600 and nothing is open: equity is the balance, 98,600
     e.on_fill(Deal(ticket=6, time=t(9, 20), type=DealType.SELL, entry=DealEntry.OUT,
-                   position_id=1, volume=1, price=1.08, profit=-600, symbol="EURUSD"), 0)
+                   position_id=1, volume=1, price=1.08, profit=-600, symbol="EURUSD"), set())
     assert e.state.floating == 0 and e.equity == 98_600
