@@ -100,6 +100,7 @@ LOOKBACK = timedelta(days=8)
 """Stored deals loaded when there is no saved kernel state: this week (setup memory)
 and the baseline's recent entries."""
 MAX_CATCHUP = timedelta(days=7)
+EQUITY_LAG = timedelta(seconds=5)
 """How far back the feed's history is asked for after a long stop."""
 
 _LOCKOUT_KINDS: tuple[tuple[str, LockoutKind], ...] = (
@@ -190,7 +191,9 @@ class TraderSession:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     polls: int = 0
     needs_catchup: bool = True
-    written_trades: set[str] = field(default_factory=set)
+    catchup_last: datetime | None = None
+    last_logged: datetime | None = None
+    written_trades: dict[str, Trade] = field(default_factory=dict)
     resync_trades: bool = False
     lockouts: dict[LockoutKind, tuple[datetime, datetime | None]] = field(default_factory=dict)
     unsaved: _Pending = field(default_factory=_Pending)
@@ -415,6 +418,7 @@ class PulseService:
         pending.outs.extend(kernel.process(ClockEvent(now)))
         last = max((d.time for d in stored), default=None)
         s.book = kernel.book
+        s.catchup_last = last
         async with s.lock:
             await self._catch_up(s, pending, now, last)
             await self._persist(s, pending, now)
@@ -488,19 +492,28 @@ class PulseService:
         pending.deals.extend(fresh)
         pending.outs.extend(s.kernel.process_many(events))
         s.dirty = True
+        _logged(s, max(d.time for d in fresh))
 
     def _equity_event(self, s: TraderSession, balance: float, equity: float,
                       at: datetime) -> EquityEvent | None:
         """A snapshot worth logging: the balance moved, or equity by >= 0.05% of it.
 
         Every kernel event is kept in its log (and saved state), so a snapshot per poll
-        would grow it by 86,400 a day; small floating moves change no rule."""
+        would grow it by 86,400 a day; small floating moves change no rule. It is stamped
+        :data:`EQUITY_LAG` behind the feed's clock (never before the last event logged):
+        a fill the terminal reports a moment late, or stamped by a broker clock a little
+        behind ours, then still sorts after it instead of making the kernel replay its
+        log."""
         step = 0.0005 * max(abs(balance), 1.0)
         if (s.last_balance is not None and s.last_equity is not None
                 and abs(balance - s.last_balance) < 0.005
                 and abs(equity - s.last_equity) < step):
             return None
         s.last_balance, s.last_equity = balance, equity
+        at = at - EQUITY_LAG
+        if s.last_logged is not None and at < s.last_logged:
+            at = s.last_logged
+        _logged(s, at)
         return EquityEvent(at, balance, equity)
 
     async def poll_once(self, trader_id: int | None = None) -> list[OutEvent]:
@@ -531,7 +544,7 @@ class PulseService:
         pending = _Pending()
         async with s.lock:
             if s.needs_catchup:
-                await self._catch_up(s, pending, now, None)
+                await self._catch_up(s, pending, now, s.catchup_last)
             await self._ingest(s, deals, pending)
             if snap is not None:
                 ev = self._equity_event(s, snap.balance, snap.equity, snap.time)
@@ -599,7 +612,7 @@ class PulseService:
             return True  # an idle poll writes nothing
         try:
             async with self.db.begin() as conn:
-                await self._write(conn, s, work, changed, removed, at)
+                rows, gone = await self._write(conn, s, work, changed, removed, at)
         except Exception:
             log.exception("trader %s: storage write failed; kept for the next poll",
                           s.trader_id)
@@ -609,23 +622,33 @@ class PulseService:
         s.unsaved = _Pending()
         s.resync_trades = False
         s.book = s.kernel.book
+        for t in rows:
+            s.written_trades[t.trade_id] = t
+            if t.close_time is not None and t.trade_id not in s.excursions:
+                s.awaiting_excursion[t.trade_id] = t
+        for g in gone:
+            s.written_trades.pop(g, None)
+            s.awaiting_excursion.pop(g, None)
         return True
 
     async def _write(self, conn: AsyncConnection, s: TraderSession, work: _Pending,
-                     changed: list[Trade], removed: list[str], at: datetime) -> None:
+                     changed: list[Trade], removed: list[str],
+                     at: datetime) -> tuple[list[Trade], set[str]]:
+        """The poll's rows; returns the trades upserted and the trade ids deleted."""
         assert s.kernel is not None and s.account is not None
         acct, tid = s.account.id, s.trader_id
         if work.deals:
             await repo_deals.insert_deals(conn, acct, work.deals)
-        # Trades: the kernel's copy carries the stop it learned from the position.
-        current = {t.trade_id: t for t in s.kernel.trades()}
+        rows: list[Trade] = []
         if changed:
-            rows = [current.get(t.trade_id, t) for t in changed]
-            await repo_deals.upsert_trades(conn, acct, rows)
-            s.written_trades.update(t.trade_id for t in rows)
-            for t in rows:
-                if t.close_time is not None and t.trade_id not in s.excursions:
-                    s.awaiting_excursion[t.trade_id] = t
+            # The kernel's copy carries the stop it learned from the position; a trade
+            # equal to what this process last wrote is skipped (a kernel replay
+            # reports every trade as changed).
+            current = {t.trade_id: t for t in s.kernel.trades()}
+            rows = [r for r in (current.get(t.trade_id, t) for t in changed)
+                    if s.written_trades.get(r.trade_id) != r]
+            if rows:
+                await repo_deals.upsert_trades(conn, acct, rows)
         # Ids a late deal renumbered away (also across a kernel rebuild, which starts a
         # new book): only ids this process wrote, never imported history it never knew.
         gone = set(removed)
@@ -634,7 +657,6 @@ class PulseService:
             gone |= {t for t in s.written_trades if t not in live}
         if gone:
             await repo_deals.delete_trades(conn, acct, gone)
-            s.written_trades -= gone
         for o in work.outs:
             if isinstance(o, NudgeOut):
                 await repo_outbox.enqueue_nudge(conn, o.nudge)
@@ -651,6 +673,7 @@ class PulseService:
         for n in work.feed_nudges:
             await repo_outbox.enqueue_nudge(conn, n)
         await self._write_lockouts(conn, s)
+        return rows, gone
 
     async def _save_state(self, s: TraderSession, *, force: bool = False) -> None:
         """Save the kernel's state (its event log, clock and emitted keys) on its own.
@@ -810,6 +833,7 @@ class PulseService:
         async with s.lock:
             outs = s.kernel.process(event)
             s.dirty = True
+            _logged(s, event.at)
             await self._persist(s, _Pending(outs=list(outs)), event.at)
             await self._save_state(s)
         await self._notify(s.trader_id, outs)
@@ -891,6 +915,12 @@ _RULES = frozenset({
     "daily_loss", "max_drawdown", "max_trades", "cooling_period", "position_size",
     "stop_loss_required", "consecutive_losses",
 })
+
+
+def _logged(s: TraderSession, at: datetime) -> None:
+    """Remember the latest time of an event the kernel logged (see _equity_event)."""
+    if s.last_logged is None or at > s.last_logged:
+        s.last_logged = at
 
 
 def _lockouts_moved(s: TraderSession) -> bool:
