@@ -303,7 +303,7 @@ class PulseKernel:
         already holds its money), is applied directly. Requests (checks, overrides) are
         answered as of the clock and never cause a replay.
         """
-        if isinstance(event, DealEvent | EquityEvent):
+        if isinstance(event, (DealEvent, EquityEvent)):  # a tuple is faster
             if isinstance(event, DealEvent):
                 if event.deal.ticket in self._tickets:
                     return []
@@ -316,7 +316,7 @@ class PulseKernel:
                 self._last_key = key
             else:
                 self._last_snap_key = key
-        elif isinstance(event, CheckEvent | OverrideEvent):
+        elif isinstance(event, (CheckEvent, OverrideEvent)):
             if self._clock is not None and event.at < self._clock:
                 event = _at_clock(event, self._clock)
             self._log.append(event)

@@ -263,11 +263,9 @@ class RiskEnforcer:
         if eq is None or s.day_start_balance is None:
             return None
         start_eq = s.day_start_equity if s.day_start_equity is not None else s.day_start_balance
-        anchor = {
-            "balance": s.day_start_balance,
-            "equity": start_eq,
-            "max": max(s.day_start_balance, start_eq),
-        }[lim.daily_loss_anchor]
+        mode = lim.daily_loss_anchor
+        anchor = (s.day_start_balance if mode == "balance" else start_eq if mode == "equity"
+                  else max(s.day_start_balance, start_eq))
         base = anchor if lim.daily_loss_base == "day_start" else (s.initial_balance or anchor)
         limit = base * lim.daily_loss_percent / 100.0
         if lim.daily_loss_limit is not None:
