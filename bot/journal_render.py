@@ -134,7 +134,8 @@ def summary_embed(summary: DailySummary | WeeklySummary, *, with_chart: bool) ->
     if isinstance(summary, DailySummary):
         title = f"Daily summary {summary.day.isoformat()}"
     else:
-        title = f"Weekly summary, week of {summary.start.date().isoformat()}"
+        local_start = summary.start.astimezone(summary.chart.tz)
+        title = f"Weekly summary, week of {local_start.date().isoformat()}"
     lines = summary.text.splitlines()
     embed = discord.Embed(
         title=title,

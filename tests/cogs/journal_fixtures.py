@@ -79,10 +79,12 @@ class Desk:
                     **kw: Any) -> FakeInteraction:
         return make_interaction(client=bot, user=user or self.ann, guild=self.guild, **kw)
 
-    def component(self, bot: commands.Bot, user: FakeMember | None = None) -> FakeInteraction:
+    def component(self, bot: commands.Bot, user: FakeMember | None = None) -> Any:
+        """A button press (typed ``Any``: it stands in for a discord.Interaction)."""
         return self.interaction(bot, user, type=discord.InteractionType.component)
 
-    def submit(self, bot: commands.Bot, user: FakeMember | None = None) -> FakeInteraction:
+    def submit(self, bot: commands.Bot, user: FakeMember | None = None) -> Any:
+        """A modal submit (typed ``Any``: it stands in for a discord.Interaction)."""
         return self.interaction(bot, user, type=discord.InteractionType.modal_submit)
 
 

@@ -16,17 +16,19 @@ from bot.app import PulseBot
 from bot.delivery import reflection_view
 from pulse.models import Driver, JournalEntry, JournalKind, Side
 from storage.repo_journal import add_journal_entry, list_journal_entries
-from tests.cogs.journal_fixtures import (  # noqa: F401  (fixtures)
+from tests.cogs import journal_fixtures as fx
+from tests.cogs.journal_fixtures import (
     ANN,
     BOB,
     DAY,
-    bot,
     cog,
     desk,
-    engine,
     seed_trades,
 )
 from tests.fakes.discord_helpers import fill_modal, find_button, invoke
+
+bot = fx.bot  # fixtures
+engine = fx.engine
 
 
 def journal(bot: PulseBot) -> Any:
@@ -80,15 +82,15 @@ async def test_bad_confidence_is_refused_with_a_fix_button_that_reopens_prefille
 
     # someone else cannot press the trader's button
     intruder = d.component(bot, d.bob)
-    assert await sent.view.interaction_check(intruder) is False  # type: ignore[arg-type]
+    assert await sent.view.interaction_check(intruder) is False
     assert intruder.response.sent is not None and intruder.response.sent.ephemeral
 
     press = d.component(bot)
-    assert await sent.view.interaction_check(press) is True  # type: ignore[arg-type]
-    await find_button(sent.view, "Fix my answers").callback(press)  # type: ignore[arg-type]
+    assert await sent.view.interaction_check(press) is True
+    await find_button(sent.view, "Fix my answers").callback(press)
     again = press.response.modal
     assert again is not None
-    values = {c.component.custom_id: c.component.default  # type: ignore[attr-defined]
+    values = {c.component.custom_id: c.component.default
               for c in again.children}
     assert values["confidence"] == "12" and values["setup_tag"] == "orb"
     fill_modal(again, {"confidence": "8/10", "driver": "e"})
@@ -186,9 +188,8 @@ async def test_reflection_button_from_the_nudge_persists_linked_to_the_trade(
     button = reflection_view("2").children[0]
     assert isinstance(button, discord.ui.Button) and button.custom_id == "pulse:reflect:2"
     store = bot._connection._view_store  # where discord.py dispatches component clicks
-    (factory, match), = [(f, p.fullmatch(button.custom_id))
-                         for p, f in store._dynamic_items.items()
-                         if p.fullmatch(button.custom_id)]
+    (factory, match), = [(f, m) for p, f in store._dynamic_items.items()
+                         if (m := p.fullmatch(button.custom_id)) is not None]
     d = desk()
     press = d.component(bot)
     item = await factory.from_custom_id(press, button, match)
