@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.feeds.base import Clock, Feed, FeedError, FeedStatus
 from pulse.analysis.confluence import ConfluenceResult, ConfluenceScorer
-from pulse.config import PulseConfig, TraderConfig
+from pulse.config import PulseConfig, Secrets, TraderConfig
 from pulse.journal.stats import Excursion, excursion
 from pulse.kernel import (
     CheckEvent,
@@ -85,6 +85,7 @@ __all__ = [
     "ServiceError",
     "TraderSession",
     "TraderStatus",
+    "mt5_feed_factory",
 ]
 
 log = logging.getLogger("pulse.service")
@@ -101,6 +102,7 @@ LOOKBACK = timedelta(days=8)
 and the baseline's recent entries."""
 MAX_CATCHUP = timedelta(days=7)
 EQUITY_LAG = timedelta(seconds=5)
+SPEC_RETRY = timedelta(minutes=5)
 """How far back the feed's history is asked for after a long stop."""
 
 _LOCKOUT_KINDS: tuple[tuple[str, LockoutKind], ...] = (
@@ -110,6 +112,29 @@ _LOCKOUT_KINDS: tuple[tuple[str, LockoutKind], ...] = (
 
 class ServiceError(Exception):
     """A request the service cannot answer (unknown trader, not started); one clear line."""
+
+
+def mt5_feed_factory(config: PulseConfig, secrets: Secrets | None = None,
+                     *, module: Any = None) -> FeedFactory:
+    """Feeds for ``pulse run``: one MT5 feed (MetaTrader5 module, or the mt5linux bridge
+    when ``feeds.bridge.enabled``) shared by the process, since a terminal serves one
+    connection per process; a replay trader needs its ReplayFeed passed in ``feeds=``."""
+    from bot.feeds.mt5 import MT5Feed
+
+    shared: list[Feed] = []
+
+    def make(trader: TraderConfig) -> Feed:
+        if trader.feed == "replay":
+            raise ServiceError(
+                f"traders[{trader.discord_user_id}].feed is 'replay': a replay feed plays a "
+                "script, pass it as PulseService(feeds={id: ReplayFeed(...)}), or set "
+                "feed: mt5 / bridge"
+            )
+        if not shared:
+            shared.append(MT5Feed.from_config(config.feeds, secrets, module=module))
+        return shared[0]
+
+    return make
 
 
 # --------------------------------------------------------------------------- plain data out
@@ -266,6 +291,7 @@ class PulseService:
         self._score_errors: dict[tuple[str, str], str] = {}
         self._stopping = asyncio.Event()
         self._started = False
+        self._no_spec: dict[str, datetime] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -452,14 +478,22 @@ class PulseService:
     # ------------------------------------------------------------------ the poll
 
     async def _learn_symbols(self, s: TraderSession, names: Iterable[str]) -> None:
+        """Ask the feed for specs the kernels lack (sizing needs them); a symbol the feed
+        refused is asked again only after :data:`SPEC_RETRY`."""
+        now = s.clock()
         for name in names:
             if name in self.symbols:
+                continue
+            refused = self._no_spec.get(name)
+            if refused is not None and now - refused < SPEC_RETRY:
                 continue
             try:
                 self.symbols[name] = await s.feed.symbol_spec(name)
             except (FeedError, ValueError) as e:
                 log.info("trader %s: no spec for %s: %s", s.trader_id, name, e)
+                self._no_spec[name] = now
                 continue
+            self._no_spec.pop(name, None)
             for other in self.sessions.values():
                 if other.kernel is not None:
                     _add_symbol(other.kernel, self.symbols[name])

@@ -310,3 +310,23 @@ async def test_two_traders_are_kept_apart(
         assert len(await svc.trades(1)) == len(await svc.trades(2)) == 1
     finally:
         await svc.stop()
+
+
+async def test_mt5_feed_factory_shares_one_terminal_and_refuses_replay_traders(
+    config: Any, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    from bot.service import mt5_feed_factory
+    from pulse.config import Secrets
+
+    make = mt5_feed_factory(config, Secrets(mt5_password="s3cret"), module=fake)
+    mt5_trader = config.traders[0]
+    assert make(mt5_trader) is make(mt5_trader)
+    with pytest.raises(ServiceError, match="feed is 'replay'"):
+        make(mt5_trader.model_copy(update={"feed": "replay"}))
+    svc = PulseService(config, feed_factory=make, bars_every=0)
+    await svc.start()
+    try:
+        assert svc.sessions[TRADER].ready
+        assert svc.status(TRADER).feed.name == "MT5"
+    finally:
+        await svc.stop()
