@@ -165,14 +165,14 @@ def settings_embed(s: EffectiveSettings, *, title: str = "Your Pulse settings") 
     """Every setting in force, with the defaults filled in."""
     embed = discord.Embed(title=title, colour=COLOUR)
     embed.add_field(name="Timezone", value=s.timezone, inline=True)
-    daily = f"{s.daily_summary_time}" if s.daily_summary else "off"
+    daily = s.daily_summary or "off"
     weekly = (
-        f"{s.weekly_summary_day.capitalize()} {s.weekly_summary_time}"
-        if s.weekly_summary else "off"
+        f"{s.weekly_summary[0].capitalize()} {s.weekly_summary[1]}" if s.weekly_summary else "off"
     )
     embed.add_field(name="Daily summary", value=daily, inline=True)
     embed.add_field(name="Weekly summary", value=weekly, inline=True)
-    embed.add_field(name="DM nudges", value="on" if s.dm_nudges else "off", inline=True)
+    embed.add_field(name="DM nudges", value="on" if s.dm_nudges else "off (summaries still come)",
+                    inline=True)
     embed.add_field(
         name="Quiet hours",
         value=f"{s.quiet_hours[0]}-{s.quiet_hours[1]} (critical alerts still come)"

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.journal_service import trader_timezone
+from bot.scheduler import schedule_for
 from pulse.config import PulseConfig
 from storage.records import AccountRecord, TraderRecord, TraderSettings
 from storage.repo_traders import (
@@ -155,15 +156,16 @@ def parse_weekday(text: str, option: str) -> Weekday:
 
 @dataclass(frozen=True)
 class EffectiveSettings:
-    """What applies to a trader now: stored choices over config.yaml's defaults."""
+    """What applies to a trader now: stored choices over config.yaml's defaults.
+
+    ``daily_summary`` is the local ``HH:MM`` (None: off); ``weekly_summary`` the day and
+    time (None: off), as the scheduler will run them.
+    """
 
     trader_id: int
     timezone: str
-    daily_summary: bool
-    daily_summary_time: str
-    weekly_summary: bool
-    weekly_summary_day: Weekday
-    weekly_summary_time: str
+    daily_summary: str | None
+    weekly_summary: tuple[Weekday, str] | None
     dm_nudges: bool
     muted_kinds: tuple[str, ...]
     quiet_hours: tuple[str, str] | None
@@ -174,13 +176,17 @@ def effective_settings(
     cfg: PulseConfig,
     trader_id: int,
     record: TraderRecord | None,
-    tz: str,
+    tz: ZoneInfo,
     accounts: tuple[AccountRecord, ...] = (),
 ) -> EffectiveSettings:
     """Merge a stored trader row (maybe none yet) over the config's defaults; ``tz`` is
-    the trader's timezone as ``bot.journal_service.trader_timezone`` resolves it."""
+    the trader's timezone as ``bot.journal_service.trader_timezone`` resolves it.
+
+    Summary times come from :func:`bot.scheduler.schedule_for` (the scheduler's own rule),
+    so what is shown is what will run."""
     s = record.settings if record is not None else TraderSettings()
     d = cfg.discord
+    sched = schedule_for(cfg, trader_id, s, tz)
     qh_default = d.quiet_hours
     enabled = s.quiet_hours_enabled if s.quiet_hours_enabled is not None else qh_default is not None
     quiet: tuple[str, str] | None = None
@@ -191,12 +197,10 @@ def effective_settings(
             quiet = (start, end)
     return EffectiveSettings(
         trader_id=trader_id,
-        timezone=tz,
-        daily_summary=s.daily_summary,
-        daily_summary_time=s.daily_summary_time or d.daily_summary_time,
-        weekly_summary=s.weekly_summary,
-        weekly_summary_day=s.weekly_summary_day or d.weekly_summary_day,
-        weekly_summary_time=s.weekly_summary_time or d.weekly_summary_time,
+        timezone=tz.key,
+        daily_summary=f"{sched.daily:%H:%M}" if sched.daily is not None else None,
+        weekly_summary=(sched.weekly[0], f"{sched.weekly[1]:%H:%M}")
+        if sched.weekly is not None else None,
         dm_nudges=d.dm_nudges if s.dm_nudges is None else s.dm_nudges,
         muted_kinds=tuple(s.muted_kinds),
         quiet_hours=quiet,
@@ -209,7 +213,7 @@ async def load_settings(engine: AsyncEngine, cfg: PulseConfig, trader_id: int) -
     record = await get_trader(engine, trader_id)
     accounts = tuple(await accounts_for_trader(engine, trader_id))
     tz = await trader_timezone(engine, cfg, trader_id)
-    return effective_settings(cfg, trader_id, record, tz.key, accounts)
+    return effective_settings(cfg, trader_id, record, tz, accounts)
 
 
 async def change_settings(
