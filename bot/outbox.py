@@ -265,6 +265,9 @@ class OutboxPolicy:
     backoff_max: timedelta = timedelta(hours=1)
     lease: timedelta = timedelta(minutes=5)  # longer than DiscordDelivery.timeout
     batch: int = 50
+    # after a 403/50007, DMs to that trader are not tried again for this long (each
+    # refused request counts toward Discord's invalid-request limit)
+    dm_closed_memory: timedelta = timedelta(minutes=30)
     poll_interval: float = 1.0  # a safety net: enqueue() and wake() wake the loop at once
 
 
@@ -300,6 +303,8 @@ class OutboxWorker:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._tz_cache: dict[tuple[int, str | None], tzinfo] = {}
+        self._dms_closed: dict[int, datetime] = {}  # trader -> do not try DMs before
 
     # -- writing
 
@@ -445,7 +450,7 @@ class OutboxWorker:
             if not dm_on and nudge.kind not in DM_PREFERENCE_EXEMPT:
                 return await self._suppress(item, "DM nudges turned off")
             if nudge.severity is not Severity.CRITICAL:
-                until = await self._quiet_until(nudge.trader_id, settings, now)
+                until = await self._quiet_until(nudge.trader_id, trader, now)
                 if until is not None:
                     reason = f"deferred: quiet hours until {until.isoformat()}"
                     await defer(self.db, item.id, until, reason)
@@ -500,12 +505,21 @@ class OutboxWorker:
                 where["message_id"] = await self.delivery.send_channel(channel_id, msg)
             else:
                 assert nudge.trader_id is not None
+                where = {}
                 try:
+                    closed_until = self._dms_closed.get(nudge.trader_id)
+                    if closed_until is not None and self.clock() < closed_until:
+                        raise DMsClosed("DMs refused recently (cached); not asked again")
                     where = {"to": "dm", "user_id": nudge.trader_id}
                     where["message_id"] = await self.delivery.send_dm(
                         nudge.trader_id, render_nudge(nudge, "trader", trader_name=name)
                     )
+                    self._dms_closed.pop(nudge.trader_id, None)
                 except DMsClosed:
+                    if "user_id" in where:  # Discord refused just now (not the cache)
+                        self._dms_closed[nudge.trader_id] = (
+                            self.clock() + self.policy.dm_closed_memory
+                        )
                     fallback = await dm_fallback_channel(self.db, self.config, nudge.trader_id)
                     if fallback is None:
                         return await self._fail(
@@ -553,9 +567,20 @@ class OutboxWorker:
         log.warning("outbox row %d failed: %s", item.id, reason)
         return ProcessOutcome(item.id, "failed", reason)
 
+    async def _timezone(self, trader_id: int, record: TraderRecord | None) -> tzinfo:
+        """The trader's timezone (``trader_timezone``), cached per stored timezone name:
+        the answer only depends on the trader row's timezone and the (fixed) config."""
+        key = (trader_id, record.timezone if record is not None else None)
+        tz = self._tz_cache.get(key)
+        if tz is None:
+            tz = await trader_timezone(self.db, self.config, trader_id)
+            self._tz_cache[key] = tz
+        return tz
+
     async def _quiet_until(
-        self, trader_id: int, settings: TraderSettings, now: datetime
+        self, trader_id: int, record: TraderRecord | None, now: datetime
     ) -> datetime | None:
+        settings = record.settings if record is not None else TraderSettings()
         cfg = self.config.discord.quiet_hours
         if settings.quiet_hours_enabled is False:
             return None
@@ -565,5 +590,5 @@ class OutboxWorker:
         end = settings.quiet_hours_end or (cfg.end if cfg is not None else None)
         if start is None or end is None:
             return None
-        tz = await trader_timezone(self.db, self.config, trader_id)
+        tz = await self._timezone(trader_id, record)
         return quiet_hours_end(now, tz, hhmm_to_time(start), hhmm_to_time(end))

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from storage.engine import DB, reading, transaction
 from storage.records import OutboxItem
-from storage.repo_outbox import _item, get_outbox_item  # the one row -> item mapping
+from storage.repo_outbox import _item  # the one row -> OutboxItem mapping
 from storage.schema import nudge_outbox
 
 __all__ = [
@@ -83,14 +83,18 @@ async def claim_attempt(
         d["claimed_at"] = now.isoformat()
         return {**data, "delivery": d}
 
-    ok = await _update(
-        db,
-        item_id,
-        change_data=change,
-        values={"attempts": _o.attempts + 1, "next_attempt_at": lease_until},
-        due_by=now,
-    )
-    return await get_outbox_item(db, item_id) if ok else None
+    async with transaction(db) as conn:
+        ok = await _update(
+            conn,
+            item_id,
+            change_data=change,
+            values={"attempts": _o.attempts + 1, "next_attempt_at": lease_until},
+            due_by=now,
+        )
+        if not ok:
+            return None
+        row = (await conn.execute(sa.select(nudge_outbox).where(_o.id == item_id))).one()
+        return _item(row)
 
 
 async def finish_sent(db: DB, item_id: int, at: datetime, where: dict[str, Any]) -> bool:

@@ -406,3 +406,22 @@ async def test_a_nudge_past_its_expiry_is_suppressed_not_sent(
     row = await get_outbox_item(engine, item)  # type: ignore[arg-type]
     assert row is not None and (row.last_error or "").startswith("expired at")
     assert delivery.sent == []
+
+
+async def test_refused_dms_are_not_retried_for_a_while(
+    engine: AsyncEngine, config: PulseConfig, delivery: FakeDelivery, clock: Clock
+) -> None:
+    """Each 403 counts toward Discord's invalid-request limit: after one refusal the
+    worker goes straight to the fallback for ``dm_closed_memory``, then asks again."""
+    delivery.closed_dms.add(ANN)
+    w = worker(engine, config, delivery, clock, dm_closed_memory=timedelta(minutes=30))
+    await w.enqueue(nudge("a", kind="tilt"))
+    await w.enqueue(nudge("b", kind="fatigue"))
+    await w.run_once()
+    assert delivery.calls == 3  # one refused DM, two fallback posts
+    assert len(delivery.to_channel(777)) == 2
+    clock.advance(minutes=31)
+    delivery.closed_dms.clear()  # the trader opened their DMs again
+    await w.enqueue(nudge("c", kind="revenge", at=clock.now))
+    await w.run_once()
+    assert len(delivery.dms(ANN)) == 1
