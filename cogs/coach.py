@@ -9,8 +9,9 @@
 - ``/coach view trader:@member [period]``: a coach reads a trader's summary, only while
   that trader consents (:func:`bot.coach.coach_can_view`); otherwise refused.
 - ``/coach channel channel:#channel``: where this server's coach mirrors go. Needs
-  Manage Server: hidden from others by default (``default_permissions``) and checked
-  again at run time, since server admins can change who sees a command.
+  Manage Server, checked at run time. The ``default_permissions`` mark states the intent,
+  but Discord applies ``default_member_permissions`` to top-level commands only (it is
+  not sent for a subcommand), so the run-time check is the real guard.
 """
 
 from __future__ import annotations

@@ -22,7 +22,13 @@ from tests.cogs.journal_fixtures import (
     desk,
     seed_trades,
 )
-from tests.fakes.discord_helpers import FakeRole, FakeTextChannel, invoke
+from tests.fakes.discord_helpers import (
+    FakeRole,
+    FakeTextChannel,
+    FakeUser,
+    invoke,
+    make_interaction,
+)
 
 bot = fx.bot  # fixtures
 engine = fx.engine
@@ -41,7 +47,8 @@ async def test_channel_requires_manage_server(bot: PulseBot, tmp_path: Any) -> N
     d = desk()
     room = FakeTextChannel(name="coaching", guild=d.guild)
     cmd = coach(bot).channel
-    # hidden by default from members without Manage Server, and only in servers
+    # marked Manage Server / servers only; Discord honours that for top-level commands
+    # only, so the run-time check below is what refuses
     assert cmd.default_permissions == discord.Permissions(manage_guild=True)
     assert cmd.guild_only
 
@@ -59,6 +66,15 @@ async def test_channel_requires_manage_server(bot: PulseBot, tmp_path: Any) -> N
     await invoke(cmd, ok, channel=room)
     assert ok.response.sent is not None and room.mention in (ok.response.sent.content or "")
     assert (tmp_path / "pulse-coach-channels.json").exists()
+
+
+async def test_channel_in_a_dm_is_refused(bot: PulseBot) -> None:
+    d = desk()
+    room = FakeTextChannel(name="coaching", guild=d.guild)
+    dm = make_interaction(client=bot, user=FakeUser(CORA, "cora"))
+    await invoke(coach(bot).channel, dm, channel=room)
+    assert dm.response.sent is not None and dm.response.sent.ephemeral
+    assert (dm.response.sent.content or "").startswith("Run `/coach channel` in the server")
 
 
 async def test_share_records_consent_and_mirrors_unshare_stops_at_once(
