@@ -535,6 +535,9 @@ class OutboxWorker:
             return await self._retry_or_give_up(item, str(exc), exc.retry_after, where)
         except (PermanentDeliveryError, DMsClosed) as exc:
             return await self._fail(item, f"refused: {exc}", where)
+        except Exception as exc:  # a bug (rendering, an unmapped error): record, no retry
+            log.exception("outbox row %d: unexpected error while sending", item.id)
+            return await self._fail(item, f"unexpected error: {type(exc).__name__}: {exc}", where)
         await finish_sent(self.db, item.id, self.clock(), where)
         return ProcessOutcome(
             item.id, "sent", to=str(where.get("to", "")), channel_id=where.get("channel_id")

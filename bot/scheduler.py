@@ -38,11 +38,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import PulseBot
 from bot.charts.summary_chart import render_summary_chart
-from bot.delivery import DiscordDelivery
 from bot.journal_service import daily_summary, trader_timezone, weekly_summary
-from bot.outbox import Clock, OutboxPolicy, OutboxWorker, utc_now
+from bot.outbox import Clock, OutboxWorker, utc_now
 from pulse.config import PulseConfig, hhmm_to_time
 from pulse.journal.summary import ChartData
 from pulse.models import Nudge, Severity
@@ -56,7 +54,6 @@ __all__ = [
     "SummaryScheduler",
     "TraderSchedule",
     "daily_job_id",
-    "install",
     "last_fire_before",
     "schedule_for",
     "weekly_job_id",
@@ -324,59 +321,3 @@ class SummaryScheduler:
             log.info("trader %s: %s %s already queued", trader_id, kind, key)
         return item_id
 
-
-# --------------------------------------------------------------------------- wiring
-
-
-def _engine_of(bot: Any) -> AsyncEngine:
-    """The open storage engine: ``bot.service.db`` (the kernel service) or ``bot.engine``."""
-    service = getattr(bot, "service", None)
-    engine = getattr(service, "db", None) if service is not None else None
-    engine = engine or getattr(bot, "engine", None)
-    if not isinstance(engine, AsyncEngine):
-        raise RuntimeError(
-            "outbox/scheduler start-up: storage is not open; register install() after the "
-            "storage start-up callback (bot.service.db or bot.engine must be set)"
-        )
-    return engine
-
-
-def install(
-    bot: PulseBot,
-    engine: Callable[[], AsyncEngine] | None = None,
-    *,
-    clock: Clock = utc_now,
-    flush_timeout: float = 10.0,
-    policy: OutboxPolicy | None = None,
-) -> None:
-    """Wire the outbox worker and the summary scheduler into a :class:`PulseBot`.
-
-    Start-up (``setup_hook``, after login, so REST sends work before the gateway is up):
-    build both over the open storage, set ``bot.outbox`` and ``bot.scheduler`` (the cogs
-    call ``bot.scheduler.reschedule_trader``), start the worker loop and the scheduler.
-    Shutdown: ``stop_scheduler`` stops new summaries, then ``flush_outbox`` delivers
-    what is due while Discord is still connected.
-    """
-
-    async def start() -> None:
-        db = engine() if engine is not None else _engine_of(bot)
-        worker = OutboxWorker(db, bot.config, DiscordDelivery(bot), clock=clock, policy=policy)
-        scheduler = SummaryScheduler(db, bot.config, worker, clock=clock)
-        setattr(bot, "outbox", worker)  # noqa: B010 - attributes the cogs look up
-        setattr(bot, "scheduler", scheduler)  # noqa: B010
-        worker.start()
-        await scheduler.start()
-
-    async def stop_scheduler() -> None:
-        scheduler = getattr(bot, "scheduler", None)
-        if isinstance(scheduler, SummaryScheduler):
-            await scheduler.stop()
-
-    async def flush() -> None:
-        worker = getattr(bot, "outbox", None)
-        if isinstance(worker, OutboxWorker):
-            await worker.flush(flush_timeout)
-
-    bot.on_startup("outbox and summary scheduler", start)
-    bot.on_shutdown("stop_scheduler", "summary scheduler", stop_scheduler)
-    bot.on_shutdown("flush_outbox", "outbox", flush, timeout=flush_timeout + 2.0)

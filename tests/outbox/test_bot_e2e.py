@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import PulseBot
+from bot.delivery import DiscordDelivery
+from bot.outbox import Clock as ClockFn
 from bot.outbox import OutboxPolicy, OutboxWorker
-from bot.scheduler import SummaryScheduler, daily_job_id, install
+from bot.scheduler import SummaryScheduler, daily_job_id
 from pulse.config import parse_config
 from pulse.models import Deal, DealType, Nudge, Severity, Side
 from storage import open_database
@@ -34,6 +36,36 @@ from tests.journal.helpers import DealMaker, trades_of
 from tests.outbox.conftest import Clock
 
 DAY = datetime(2026, 3, 4, 8, tzinfo=UTC)
+
+
+def install(bot: PulseBot, db: AsyncEngine, clock: ClockFn, policy: OutboxPolicy) -> None:
+    """The outbox and the scheduler hung on the bot's lifecycle the way the process wiring
+    (bot/wiring.py) does: started in setup_hook after login, stopped in the shutdown
+    phases ``stop_scheduler`` then ``flush_outbox`` while still connected."""
+    parts: dict[str, object] = {}
+
+    async def start() -> None:
+        worker = OutboxWorker(db, bot.config, DiscordDelivery(bot), clock=clock, policy=policy)
+        scheduler = SummaryScheduler(db, bot.config, worker, clock=clock)
+        parts.update(outbox=worker, scheduler=scheduler)
+        bot.outbox = worker  # type: ignore[attr-defined]
+        bot.scheduler = scheduler  # type: ignore[attr-defined]
+        worker.start()
+        await scheduler.start()
+
+    async def stop_scheduler() -> None:
+        scheduler = parts["scheduler"]
+        assert isinstance(scheduler, SummaryScheduler)
+        await scheduler.stop()
+
+    async def flush() -> None:
+        worker = parts["outbox"]
+        assert isinstance(worker, OutboxWorker)
+        await worker.flush(5.0)
+
+    bot.on_startup("outbox and scheduler", start)
+    bot.on_shutdown("stop_scheduler", "summary scheduler", stop_scheduler)
+    bot.on_shutdown("flush_outbox", "outbox", flush, timeout=7.0)
 
 
 @pytest.fixture
@@ -67,8 +99,7 @@ async def test_outbox_and_scheduler_in_the_running_bot(
     clock = Clock(datetime(2026, 3, 4, 20, 0, 5, tzinfo=UTC))  # 21:00:05 in Prague
 
     def setup(bot: PulseBot) -> None:
-        bot.engine = db  # type: ignore[attr-defined]
-        install(bot, clock=clock, policy=OutboxPolicy(poll_interval=30.0))
+        install(bot, db, clock, OutboxPolicy(poll_interval=30.0))
 
     async with start_bot(config=config, setup=setup) as running:
         worker = running.bot.outbox  # type: ignore[attr-defined]

@@ -425,3 +425,18 @@ async def test_refused_dms_are_not_retried_for_a_while(
     await w.enqueue(nudge("c", kind="revenge", at=clock.now))
     await w.run_once()
     assert len(delivery.dms(ANN)) == 1
+
+
+async def test_an_unexpected_error_is_recorded_not_retried(
+    engine: AsyncEngine, config: PulseConfig, clock: Clock
+) -> None:
+    class Buggy(FakeDelivery):
+        async def send_dm(self, user_id: int, message: OutgoingMessage) -> int:
+            raise KeyError("oops")
+
+    w = worker(engine, config, Buggy(), clock)
+    item = await w.enqueue(nudge("x"))
+    assert [o.status for o in await w.run_once()] == ["failed"]
+    row = await get_outbox_item(engine, item)  # type: ignore[arg-type]
+    assert row is not None and (row.last_error or "").startswith("unexpected error: KeyError")
+    assert "claimed_at" not in row.nudge.data["delivery"]
