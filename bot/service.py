@@ -30,6 +30,7 @@ unless a ``clock`` is injected; ``sleep`` is injectable so tests never wait.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -292,6 +293,8 @@ class PulseService:
         self._stopping = asyncio.Event()
         self._started = False
         self._no_spec: dict[str, datetime] = {}
+        self._running = 0
+        self._idle = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -333,8 +336,11 @@ class PulseService:
         self._started = True
 
     async def stop(self) -> None:
-        """Stop the loops, write what is unsaved, close the feeds (and our engine)."""
+        """Stop the loops (waiting for a poll in progress), write what is unsaved, save
+        the kernel states, close the feeds (and our engine)."""
         self._stopping.set()
+        if self._running and not self._idle.is_set():
+            await self._idle.wait()
         for s in self.sessions.values():
             if s.ready:
                 async with s.lock:
@@ -601,7 +607,22 @@ class PulseService:
         (or ``max_polls`` polls each); one trader's trouble never stops another's loop."""
         await self.start()
         self._stopping.clear()
-        await asyncio.gather(*(self._loop(s, max_polls) for s in self.sessions.values()))
+        self._running += 1
+        self._idle.clear()
+        try:
+            await asyncio.gather(*(self._loop(s, max_polls) for s in self.sessions.values()))
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._idle.set()
+
+    async def _pause(self, seconds: float) -> None:
+        """The poll interval; with the default sleep, :meth:`stop` cuts it short."""
+        if self._sleep is not asyncio.sleep:
+            await self._sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     async def _loop(self, s: TraderSession, max_polls: int | None) -> None:
         n = 0
@@ -614,7 +635,7 @@ class PulseService:
             n += 1
             if max_polls is not None and n >= max_polls:
                 break
-            await self._sleep(interval)
+            await self._pause(interval)
 
     # ------------------------------------------------------------------ persistence
 

@@ -330,3 +330,37 @@ async def test_mt5_feed_factory_shares_one_terminal_and_refuses_replay_traders(
         assert svc.status(TRADER).feed.name == "MT5"
     finally:
         await svc.stop()
+
+
+async def test_stop_ends_a_running_loop_and_saves_the_state(
+    config: Any, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    import asyncio
+
+    from bot.feeds.mt5 import MT5Feed
+
+    feed = MT5Feed(fake, feeds=config.feeds, password="s3cret", clock=clock)
+    config = config.model_copy(update={"feeds": config.feeds.model_copy(
+        update={"poll_interval_seconds": 0.01})})
+    svc = PulseService(config, feeds={TRADER: feed}, bars_every=0)  # the real sleep
+    task = asyncio.create_task(svc.run())
+    while not (svc.sessions.get(TRADER) and svc.sessions[TRADER].polls >= 2):
+        await asyncio.sleep(0.01)
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100)
+    def seen() -> bool:
+        k = svc.sessions[TRADER].kernel
+        return k is not None and 1 in k.book
+
+    while not seen():
+        await asyncio.sleep(0.01)
+    await svc.stop()
+    await asyncio.wait_for(task, 5)
+    assert task.done() and task.exception() is None
+    assert feed.health is FeedHealth.CLOSED
+    again = make_service(config, fake, clock)
+    await again.start()
+    try:
+        assert again.status(TRADER).trades_today == 1 and await stored_tickets(again) == [1]
+    finally:
+        await again.stop()
