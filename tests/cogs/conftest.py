@@ -62,9 +62,10 @@ def eurusd_rows(n: int = 400, scale: float = 1.0) -> list[tuple[Any, ...]]:
     """Real EURUSD H1 bars (backtesting's sample) as fake-MT5 rate rows."""
     df = pd.read_csv(EURUSD_CSV, index_col=0, parse_dates=True).iloc[:n]
     return [
-        (t.to_pydatetime().replace(tzinfo=UTC), r.Open * scale, r.High * scale,
-         r.Low * scale, r.Close * scale, int(r.Volume), 10, 0)
-        for t, r in df.iterrows()
+        (pd.Timestamp(t).to_pydatetime().replace(tzinfo=UTC), o * scale, h * scale,
+         lo * scale, c * scale, int(v), 10, 0)
+        for t, o, h, lo, c, v in zip(df.index, df["Open"], df["High"], df["Low"],
+                                     df["Close"], df["Volume"], strict=True)
     ]
 
 

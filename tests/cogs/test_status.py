@@ -33,8 +33,9 @@ async def lose(service: PulseService, fake: FakeMetaTrader5, clock: Clock,
     fake.add_deal(1, clock.now, type=0, entry=0, position_id=100, volume=1.0, price=1.1)
     await service.poll_once()
     clock.advance(minutes=5)
-    fake.account["balance"] = 100_000.0 + profit
-    fake.account["equity"] = fake.account["balance"]
+    account: dict[str, Any] = fake.account
+    account["balance"] = 100_000.0 + profit
+    account["equity"] = account["balance"]
     fake.add_deal(2, clock.now, type=1, entry=1, position_id=100, volume=1.0, price=1.0985,
                   profit=profit)
     await service.poll_once()
