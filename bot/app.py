@@ -40,7 +40,7 @@ from pulse.config import ConfigError, PulseConfig, Secrets, load_config
 log = logging.getLogger(__name__)
 
 #: Cogs loaded at start, in order. Later cogs (status, risk, score, journal ...) join here.
-DEFAULT_EXTENSIONS: tuple[str, ...] = ("cogs.help",)
+DEFAULT_EXTENSIONS: tuple[str, ...] = ("cogs.status", "cogs.risk", "cogs.analysis", "cogs.help")
 
 #: Shutdown order. Feeds stop first (no new deals, so no new nudges), then the
 #: scheduler (no new summaries), then the outbox is flushed while the gateway and
@@ -395,13 +395,18 @@ def run(
     """
     environ: Mapping[str, str] = os.environ if env is None else env
     config = load_config(config_path)
-    token = require_token(Secrets.from_env(environ))
+    secrets = Secrets.from_env(environ)
+    token = require_token(secrets)
     endpoints = apply_endpoint_overrides(environ)
     discord.utils.setup_logging(level=getattr(logging, config.system.log_level))
-    install_redaction([token])
+    install_redaction([token, secrets.mt5_password or "", secrets.api_token or ""])
     for endpoint in endpoints:
         log.info("Discord endpoint override: %s", endpoint)
     bot = PulseBot(config, force_sync=force_sync)
+    from bot.wiring import PulseProcess  # late: the wiring pulls in pandas, the kernel
+
+    # storage, service + feeds, outbox, scheduler, HTTP; bad feeds are a ConfigError
+    PulseProcess.for_run(bot, secrets).install()
     try:
         asyncio.run(serve(bot, token))
     except discord.LoginFailure:

@@ -26,7 +26,8 @@ from tests.fakes.discord_server import (
 
 # Every slash command Pulse registers. Later cogs add their names here (one list,
 # checked against the sync PUT payload and the /help answer).
-EXPECTED_COMMANDS: list[str] = ["help"]
+EXPECTED_COMMANDS: list[str] = ["status", "break", "override", "risk", "split", "score", "signals",
+                                 "help"]
 COMMANDS_PUT = r"/applications/\d+/commands"
 EPHEMERAL = 64
 CHANNEL_MESSAGE = 4
@@ -121,20 +122,20 @@ async def test_restart_with_same_commands_does_not_sync_again(
     assert len(fake.find("PUT", COMMANDS_PUT)) == 1
     assert len(fake.find("GET", "/users/@me")) == 2  # it did log in twice
 
-    def add_status(bot: PulseBot) -> None:
-        async def status(interaction: discord.Interaction) -> None:
-            await interaction.response.send_message("green", ephemeral=True)
+    def add_ping(bot: PulseBot) -> None:
+        async def ping(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("pong", ephemeral=True)
 
         async def register() -> None:
-            bot.tree.add_command(app_commands.Command(name="status", description="your day",
-                                                      callback=status))
-        bot.on_startup("test-status", register)
+            bot.tree.add_command(app_commands.Command(name="ping", description="a new command",
+                                                      callback=ping))
+        bot.on_startup("test-ping", register)
 
-    async with start_bot(setup=add_status) as third:
+    async with start_bot(setup=add_ping) as third:
         assert third.bot.sync_outcome is not None and third.bot.sync_outcome.synced
     puts = fake.find("PUT", COMMANDS_PUT)
     assert len(puts) == 2
-    assert sorted(c["name"] for c in puts[1].json) == sorted([*EXPECTED_COMMANDS, "status"])
+    assert sorted(c["name"] for c in puts[1].json) == sorted([*EXPECTED_COMMANDS, "ping"])
 
 
 async def test_dev_guild_sync_goes_to_the_guild(fake: FakeDiscord, start_bot: BotFactory) -> None:

@@ -59,7 +59,7 @@ def add_test_commands(bot: PulseBot) -> None:
         await interaction.edit_original_response(content="done")
 
     async def register() -> None:
-        for name, cb in (("split", split), ("override", override), ("slow", slow)):
+        for name, cb in (("demo_split", split), ("demo_override", override), ("slow", slow)):
             bot.tree.add_command(app_commands.Command(name=name, description=name, callback=cb))
 
     bot.on_startup("test-commands", register)
@@ -70,7 +70,7 @@ async def test_button_press_updates_the_message_and_refuses_others(
 ) -> None:
     async with start_bot(setup=add_test_commands):
         cb = await fake.push_interaction(
-            fake.slash_interaction("split", user_id=ANN_ID, guild_id=GUILD_ID))
+            fake.slash_interaction("demo_split", user_id=ANN_ID, guild_id=GUILD_ID))
         assert cb.json["type"] == 4
         (row,) = cb.json["data"]["components"]
         assert row["components"][0]["custom_id"] == "pulse:accept"
@@ -91,7 +91,7 @@ async def test_button_press_updates_the_message_and_refuses_others(
 async def test_modal_round_trip(fake: FakeDiscord, start_bot: BotFactory) -> None:
     async with start_bot(setup=add_test_commands):
         cb = await fake.push_interaction(
-            fake.slash_interaction("override", user_id=ANN_ID, guild_id=GUILD_ID))
+            fake.slash_interaction("demo_override", user_id=ANN_ID, guild_id=GUILD_ID))
         assert cb.json["type"] == 9 and cb.json["data"]["title"] == "Override reason"
         assert [c["type"] for c in cb.json["data"]["components"]] == [18, 18]
 

@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from tests.e2e.test_bot_e2e import EXPECTED_COMMANDS
 from tests.fakes.discord_server import ANN_ID, GUILD_ID, FakeDiscord
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +48,6 @@ async def test_pulse_run_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
     assert TOKEN not in log and TOKEN not in out.decode()
     assert "Traceback" not in log
     state = json.loads((tmp_path / "pulse-command-sync.json").read_text())
-    assert state["synced"][f"{fake.application_id}:global"]["commands"] == ["help"]
+    assert state["synced"][f"{fake.application_id}:global"]["commands"] == sorted(EXPECTED_COMMANDS)
     assert len(fake.find("PUT", r"/applications/\d+/commands")) == 1
 
