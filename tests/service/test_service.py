@@ -343,17 +343,21 @@ async def test_stop_ends_a_running_loop_and_saves_the_state(
     config = config.model_copy(update={"feeds": config.feeds.model_copy(
         update={"poll_interval_seconds": 0.01})})
     svc = PulseService(config, feeds={TRADER: feed}, bars_every=0)  # the real sleep
-    task = asyncio.create_task(svc.run())
-    while not (svc.sessions.get(TRADER) and svc.sessions[TRADER].polls >= 2):
-        await asyncio.sleep(0.01)
-    clock.advance(minutes=1)
-    open_buy(fake, clock, 1, 100)
+    async def until(cond: Any) -> None:  # bounded: a broken loop fails, never hangs
+        async def wait() -> None:
+            while not cond():
+                await asyncio.sleep(0.01)
+        await asyncio.wait_for(wait(), 10)
+
     def seen() -> bool:
         k = svc.sessions[TRADER].kernel
         return k is not None and 1 in k.book
 
-    while not seen():
-        await asyncio.sleep(0.01)
+    task = asyncio.create_task(svc.run())
+    await until(lambda: TRADER in svc.sessions and svc.sessions[TRADER].polls >= 2)
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100)
+    await until(seen)
     await svc.stop()
     await asyncio.wait_for(task, 5)
     assert task.done() and task.exception() is None
