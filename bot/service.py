@@ -104,6 +104,7 @@ and the baseline's recent entries."""
 MAX_CATCHUP = timedelta(days=7)
 EQUITY_LAG = timedelta(seconds=5)
 SPEC_RETRY = timedelta(minutes=5)
+STOP_GRACE_SECONDS = 10.0
 """How far back the feed's history is asked for after a long stop."""
 
 _LOCKOUT_KINDS: tuple[tuple[str, LockoutKind], ...] = (
@@ -340,7 +341,10 @@ class PulseService:
         the kernel states, close the feeds (and our engine)."""
         self._stopping.set()
         if self._running and not self._idle.is_set():
-            await self._idle.wait()
+            # Bounded: a poll stuck in a feed call must not hold the shutdown forever.
+            grace = STOP_GRACE_SECONDS + self.config.feeds.poll_interval_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout=grace)
         for s in self.sessions.values():
             if s.ready:
                 async with s.lock:
