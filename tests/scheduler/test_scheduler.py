@@ -25,6 +25,7 @@ from bot.scheduler import (
     weekly_job_id,
 )
 from pulse.config import PulseConfig, parse_config
+from pulse.journal.summary import ChartData
 from pulse.models import Deal, DealType, Side
 from storage import open_database
 from storage.records import TraderSettings
@@ -126,11 +127,19 @@ def test_settings_override_config_defaults(config: PulseConfig) -> None:
     assert s.daily is None and s.weekly is None
 
 
+def tiny_png(chart: ChartData) -> bytes:
+    """A stand-in renderer where the chart itself is not under test (matplotlib is slow)."""
+    return b"\x89PNG\r\n\x1a\n" + chart.title.encode()
+
+
 async def make(engine: AsyncEngine, config: PulseConfig, clock: Clock,
-               delivery: FakeDelivery | None = None) -> tuple[SummaryScheduler, OutboxWorker]:
+               delivery: FakeDelivery | None = None, *, real_chart: bool = False
+               ) -> tuple[SummaryScheduler, OutboxWorker]:
     worker = OutboxWorker(engine, config, delivery or FakeDelivery(), clock=clock,
                           policy=OutboxPolicy())
-    return SummaryScheduler(engine, config, worker, clock=clock), worker
+    if real_chart:
+        return SummaryScheduler(engine, config, worker, clock=clock), worker
+    return SummaryScheduler(engine, config, worker, clock=clock, render_chart=tiny_png), worker
 
 
 async def test_start_rebuilds_jobs_from_storage_and_config(
@@ -201,7 +210,7 @@ async def test_daily_job_enqueues_once_per_day_with_its_chart(
     await grant_consent(engine, ANN, COACH, DAY)  # mirrored to the server's coach channel
     clock = Clock(datetime(2026, 3, 4, 20, 0, 5, tzinfo=UTC))  # 21:00:05 in Prague
     delivery = FakeDelivery()
-    sched, worker = await make(engine, config, clock, delivery)
+    sched, worker = await make(engine, config, clock, delivery, real_chart=True)
     await sched.reschedule_trader(ANN)
     first = await sched.run_daily(ANN)
     assert first is not None
