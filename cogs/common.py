@@ -232,6 +232,22 @@ class OwnerView(discord.ui.View):
         await interaction.response.send_message(EPHEMERAL_REFUSAL, ephemeral=True)
         return False
 
+    async def on_error(self, interaction: discord.Interaction, error: Exception,
+                       item: discord.ui.Item[Any], /) -> None:
+        """A failing button answers (instead of Discord's bare "interaction failed")."""
+        await report_failure(interaction, error, f"button {getattr(item, 'label', '?')!r}")
+
+
+async def report_failure(interaction: discord.Interaction, error: BaseException,
+                         what: str) -> None:
+    """Log an unexpected failure and tell the user, ephemerally, that it was ours."""
+    log.error("%s failed", what, exc_info=error)
+    try:
+        await answer(interaction, "Something went wrong on Pulse's side; the error is logged. "
+                     "Please try again in a moment.")
+    except discord.HTTPException:  # the interaction may have expired meanwhile
+        log.warning("%s: could not tell the user about the failure", what)
+
 
 # --------------------------------------------------------------------------- the base cog
 
@@ -327,9 +343,7 @@ class TradingCog(commands.Cog):
             await answer(interaction, f"Pulse could not answer: {cause}")
         else:
             name = interaction.command.qualified_name if interaction.command else "?"
-            log.error("/%s failed", name, exc_info=cause)
-            await answer(interaction, "Something went wrong on Pulse's side; the error is "
-                         "logged. Please try again in a moment.")
+            await report_failure(interaction, cause, f"/{name}")
 
 
 def _option_name(interaction: discord.Interaction, err: app_commands.TransformerError) -> str:

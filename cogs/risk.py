@@ -40,6 +40,7 @@ from cogs.common import (
     TradingCog,
     VolumeTransformer,
     answer,
+    report_failure,
 )
 from pulse.analysis.confluence import ConfluenceResult
 from pulse.models import JournalEntry, JournalKind, Side, SymbolSpec, TradeRequest, Verdict
@@ -118,6 +119,11 @@ class OverrideModal(discord.ui.Modal, title="Override a soft block"):
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         await self.verdict_view.apply_override(interaction, self.reason.value)
+
+    async def on_error(  # type: ignore[override]  # Modal's signature has no item
+        self, interaction: discord.Interaction, error: Exception, /
+    ) -> None:
+        await report_failure(interaction, error, "override modal")
 
 
 class VerdictView(OwnerView):

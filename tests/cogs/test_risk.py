@@ -252,3 +252,25 @@ async def test_split_argument_errors(bot: PulseBot) -> None:
     inter = make_interaction(client=bot, user=ann())
     await dispatch(risk_cog(bot).split, inter, **{**raw, "stop": "1.0"}, splits=40)
     assert (only(inter).content or "").startswith("**splits**: must be 1 to 20, got 40")
+
+
+async def test_a_failing_button_answers_instead_of_failing_silently(
+    bot: PulseBot, service: PulseService
+) -> None:
+    msg = await check(bot)
+    await service.stop()  # storage closed under the view: recording the plan fails
+    inter = component(bot, ann())
+    button = next(c for c in msg.view.children if getattr(c, "label", "") == "Accept split")
+    await msg.view._scheduled_task(button, inter)  # discord.py's own button dispatch
+    failure = only(inter)
+    assert failure.ephemeral and "went wrong on Pulse's side" in (failure.content or "")
+
+
+async def test_symbol_and_timeframe_autocomplete(bot: PulseBot) -> None:
+    from cogs.common import SymbolTransformer, TimeframeTransformer
+
+    inter = make_interaction(client=bot, user=ann(), type=discord.InteractionType.autocomplete)
+    symbols = await SymbolTransformer().autocomplete(inter, "usd")  # type: ignore[arg-type]
+    assert [c.value for c in symbols][:2] == ["EURUSD", "GBPUSD"]
+    tfs = await TimeframeTransformer().autocomplete(inter, "h")  # type: ignore[arg-type]
+    assert [c.value for c in tfs][:3] == ["H1", "H2", "H3"]

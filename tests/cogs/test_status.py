@@ -151,3 +151,32 @@ async def test_override_of_a_hard_rule_is_refused(bot: PulseBot) -> None:
     msg = only(inter)
     assert msg.content is not None and msg.content.startswith("⛔ Override refused: Refused: "
                                                               "daily_loss is a hard block")
+
+
+async def test_deductions_are_listed_after_an_override(
+    bot: PulseBot, service: PulseService, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    await lose(service, fake, clock)
+    await service.override(ANN, "cooling_period", "planned setup")
+    inter = make_interaction(client=bot, user=ann())
+    await invoke(status_cog(bot).status, inter)
+    msg = only(inter)
+    assert msg.embed is not None
+    expected = service.status(ANN)
+    assert msg.embed.title == f"{'🟢' if expected.state == 'green' else '🟡'} " \
+                              f"{expected.state.capitalize()} · {expected.score}/100"
+    assert expected.deductions and all(d in (msg.embed.description or "")
+                                       for d in expected.deductions)
+    assert "-10 override" in (msg.embed.description or "")
+
+
+async def test_commands_without_a_running_service_say_so(config: Any, tmp_path: Any) -> None:
+    bare = PulseBot(config, extensions=(), sync_state_path=tmp_path / "s.json")
+    await bare.load_extension("cogs.status")
+    try:
+        inter = make_interaction(client=bare, user=ann())
+        await invoke(status_cog(bare).status, inter)
+        msg = only(inter)
+        assert msg.ephemeral and "service is not running yet" in (msg.content or "")
+    finally:
+        await bare.close()
