@@ -40,7 +40,8 @@ from pulse.config import ConfigError, PulseConfig, Secrets, load_config
 log = logging.getLogger(__name__)
 
 #: Cogs loaded at start, in order. Later cogs (status, risk, score, journal ...) join here.
-DEFAULT_EXTENSIONS: tuple[str, ...] = ("cogs.status", "cogs.risk", "cogs.analysis", "cogs.help")
+DEFAULT_EXTENSIONS: tuple[str, ...] = ("cogs.status", "cogs.risk", "cogs.analysis", "cogs.journal",
+                                        "cogs.summary", "cogs.settings", "cogs.coach", "cogs.help")
 
 #: Shutdown order. Feeds stop first (no new deals, so no new nudges), then the
 #: scheduler (no new summaries), then the outbox is flushed while the gateway and

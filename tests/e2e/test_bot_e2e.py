@@ -27,7 +27,7 @@ from tests.fakes.discord_server import (
 # Every slash command Pulse registers. Later cogs add their names here (one list,
 # checked against the sync PUT payload and the /help answer).
 EXPECTED_COMMANDS: list[str] = ["status", "break", "override", "risk", "split", "score", "signals",
-                                 "help"]
+                                 "journal", "summary", "settings", "coach", "help"]
 COMMANDS_PUT = r"/applications/\d+/commands"
 EPHEMERAL = 64
 CHANNEL_MESSAGE = 4
