@@ -102,7 +102,6 @@ LOOKBACK = timedelta(days=8)
 """Stored deals loaded when there is no saved kernel state: this week (setup memory)
 and the baseline's recent entries."""
 MAX_CATCHUP = timedelta(days=7)
-EQUITY_LAG = timedelta(seconds=5)
 SPEC_RETRY = timedelta(minutes=5)
 STOP_GRACE_SECONDS = 10.0
 """How far back the feed's history is asked for after a long stop."""
@@ -219,7 +218,6 @@ class TraderSession:
     polls: int = 0
     needs_catchup: bool = True
     catchup_last: datetime | None = None
-    last_logged: datetime | None = None
     written_trades: dict[str, Trade] = field(default_factory=dict)
     resync_trades: bool = False
     lockouts: dict[LockoutKind, tuple[datetime, datetime | None]] = field(default_factory=dict)
@@ -536,28 +534,22 @@ class PulseService:
         pending.deals.extend(fresh)
         pending.outs.extend(s.kernel.process_many(events))
         s.dirty = True
-        _logged(s, max(d.time for d in fresh))
 
     def _equity_event(self, s: TraderSession, balance: float, equity: float,
                       at: datetime) -> EquityEvent | None:
         """A snapshot worth logging: the balance moved, or equity by >= 0.05% of it.
 
         Every kernel event is kept in its log (and saved state), so a snapshot per poll
-        would grow it by 86,400 a day; small floating moves change no rule. It is stamped
-        :data:`EQUITY_LAG` behind the feed's clock (never before the last event logged):
-        a fill the terminal reports a moment late, or stamped by a broker clock a little
-        behind ours, then still sorts after it instead of making the kernel replay its
-        log."""
+        would grow it by 86,400 a day; small floating moves change no rule. It keeps the
+        snapshot's own time: the kernel treats a deal at or before it as already in its
+        balance (so a fill reported a poll late costs no replay and is not counted
+        twice)."""
         step = 0.0005 * max(abs(balance), 1.0)
         if (s.last_balance is not None and s.last_equity is not None
                 and abs(balance - s.last_balance) < 0.005
                 and abs(equity - s.last_equity) < step):
             return None
         s.last_balance, s.last_equity = balance, equity
-        at = at - EQUITY_LAG
-        if s.last_logged is not None and at < s.last_logged:
-            at = s.last_logged
-        _logged(s, at)
         return EquityEvent(at, balance, equity)
 
     async def poll_once(self, trader_id: int | None = None) -> list[OutEvent]:
@@ -892,7 +884,6 @@ class PulseService:
         async with s.lock:
             outs = s.kernel.process(event)
             s.dirty = True
-            _logged(s, event.at)
             await self._persist(s, _Pending(outs=list(outs)), event.at)
             await self._save_state(s)
         await self._notify(s.trader_id, outs)
@@ -974,12 +965,6 @@ _RULES = frozenset({
     "daily_loss", "max_drawdown", "max_trades", "cooling_period", "position_size",
     "stop_loss_required", "consecutive_losses",
 })
-
-
-def _logged(s: TraderSession, at: datetime) -> None:
-    """Remember the latest time of an event the kernel logged (see _equity_event)."""
-    if s.last_logged is None or at > s.last_logged:
-        s.last_logged = at
 
 
 def _lockouts_moved(s: TraderSession) -> bool:

@@ -368,3 +368,24 @@ async def test_stop_ends_a_running_loop_and_saves_the_state(
         assert again.status(TRADER).trades_today == 1 and await stored_tickets(again) == [1]
     finally:
         await again.stop()
+
+
+async def test_a_fill_reported_a_poll_after_the_balance_that_holds_it_counts_once(
+    service: PulseService, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100)
+    await service.poll_once()
+    clock.advance(minutes=1)
+    closed_at = clock.now
+    fake.account.update(balance=98_500.0, equity=98_500.0)  # the terminal's balance moved...
+    clock.advance(seconds=1)
+    await service.poll_once()  # ...but its history did not list the deal yet
+    fake.add_deal(2, closed_at, type=1, entry=1, position_id=100, volume=1.0, price=1.0985,
+                  profit=-1500.0)
+    clock.advance(seconds=1)
+    await service.poll_once()
+    st = service.status(TRADER)
+    assert st.day_pnl == pytest.approx(-1500.0) and st.balance == pytest.approx(98_500.0)
+    kinds = await outbox_kinds(service)
+    assert kinds["cooling_started"] == 1 and "daily_loss_warning" not in kinds
