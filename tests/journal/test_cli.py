@@ -184,3 +184,13 @@ def test_summary_and_edit_commands(db, tmp_path, capsys):
     assert "--set confidence: must be between 1 and 10, got 0" in err
     assert "--set trader_id: not editable" in err
     assert entries_of(db, 42)[0] == edited
+
+
+def test_binary_file_is_refused_without_traceback(db, tmp_path, capsys):
+    # bytes cp1252 cannot decode (0x81, 0x8d, ...) used to escape as a UnicodeDecodeError
+    junk = tmp_path / "statement.csv"
+    junk.write_bytes(bytes(range(256)) * 4)
+    assert main(["import", str(junk), "--trader", "42", "--account", "7", "--url", db]) == 2
+    err = capsys.readouterr().err
+    assert "not a text file" in err and "Traceback" not in err
+    assert snapshot(db, 7) is None

@@ -114,3 +114,19 @@ def test_json_export_has_entries_and_trades():
     doc = json.loads(entries_to_json(7, entries()))
     assert doc["format"] == "pulse-journal" and doc["trader_id"] == 7
     assert [e["kind"] for e in doc["entries"]] == ["pre_trade", "post_trade", "override"]
+
+
+def test_format_detected_when_the_head_cuts_a_character_in_two():
+    # detection decodes the first 8192 bytes; a UTF-8 file whose text has an "ā" (c4 81)
+    # and a character split by that cut failed UTF-8 and then cp1252 (0x81 is undefined)
+    head = "time,ticket,type,symbol,entry,volume,price,comment\n"
+    row = "2026.03.02 10:00:00,11,buy,EURUSD,in,1,1.085,Krā\n".encode()
+    body = head.encode() + row
+    data = body + b"#" * (8191 - len(body)) + "ā".encode() + b"\n"
+    assert data[8191:8193] == "ā".encode()  # the cut at 8192 splits it
+    assert detect_format(data) == "deals_csv"
+
+
+def test_binary_data_is_a_statement_error():
+    with pytest.raises(StatementError, match="not a text file"):
+        parse_deals_csv(bytes(range(256)) * 4)

@@ -172,18 +172,31 @@ def parse_server_time(text: str, server_tz: tzinfo) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def decode_text(data: bytes) -> str:
-    """Decode a report: UTF-16 (BOM, as MT5 saves it), UTF-8 (BOM or not), else cp1252."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if len(data) >= 4 and data[1] == 0 and data[3] == 0:
-        return data.decode("utf-16-le")
+def decode_text(data: bytes, *, partial: bool = False) -> str:
+    """Decode a report: UTF-16 (BOM, as MT5 saves it), UTF-8 (BOM or not), else cp1252.
+
+    Bytes none of these read (a binary file) raise :class:`StatementError`. ``partial``
+    is for a head cut from a longer file: a character split by the cut is dropped, and
+    undecodable bytes are replaced rather than refused (enough to sniff the format)."""
+    errors = "replace" if partial else "strict"
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16", errors)
+        if data.startswith(b"\xef\xbb\xbf"):
+            return data[3:].decode("utf-8", errors)
+        if len(data) >= 4 and data[1] == 0 and data[3] == 0:
+            return data.decode("utf-16-le", errors)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if partial and exc.start >= len(data) - 3:
+                return data[: exc.start].decode("utf-8", "replace")
+        return data.decode("cp1252", errors)
+    except UnicodeDecodeError as exc:
+        raise StatementError(
+            [f"not a text file (byte {exc.start} is not UTF-8, UTF-16 or Windows-1252 text): "
+             "import MT5's report saved as HTML, or a CSV"]
+        ) from None
 
 
 Format = Literal["mt5_html", "journal_csv", "deals_csv", "xlsx"]
@@ -194,7 +207,7 @@ def detect_format(data: bytes) -> Format:
     "Open XML" report, which no importer reads (save the report as HTML instead)."""
     if data.startswith(b"PK\x03\x04"):
         return "xlsx"
-    text = decode_text(data[:8192]) if len(data) > 8192 else decode_text(data)
+    text = decode_text(data[:8192], partial=True)
     head = text.lstrip()[:4096].lower()
     if head.startswith(("<!doctype html", "<html")) or "<table" in head:
         return "mt5_html"
