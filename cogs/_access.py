@@ -99,11 +99,31 @@ async def reschedule(bot: discord.Client, trader_id: int) -> bool:
 
 
 async def answer_error(interaction: discord.Interaction, error: Exception) -> None:
-    """The cogs' ``cog_app_command_error``: a clear ephemeral line, never a traceback."""
-    original = getattr(error, "original", error)
-    if isinstance(original, NotReady) or isinstance(error, NotReady):
-        text = str(original if isinstance(original, NotReady) else error)
+    """The cogs' ``cog_app_command_error``: a clear ephemeral line, never a traceback.
+
+    An option Discord's client would not have sent (a value outside a range or the
+    choices, from another client or the API) is named with what it expects."""
+    original: BaseException = getattr(error, "original", error)
+    if isinstance(original, NotReady):
+        text = str(original)
+    elif isinstance(original, app_commands.TransformerError):
+        name = _option_of(interaction, original.value)
+        text = (f"{name}: {original.value!r} is not valid here; `/help` shows what each "
+                "option expects.")
+    elif isinstance(original, app_commands.NoPrivateMessage):
+        text = "This command works in a server, not in DMs."
+    elif isinstance(original, app_commands.CheckFailure):
+        text = "You cannot use this command here."
     else:
         log.error("command failed", exc_info=original)
         text = "Something went wrong on Pulse's side; it has been logged. Please try again."
     await answer(interaction, text)
+
+
+def _option_of(interaction: discord.Interaction, value: object) -> str:
+    cmd = interaction.command
+    if isinstance(cmd, app_commands.Command):
+        for p in cmd.parameters:
+            if getattr(interaction.namespace, p.name, None) == value:
+                return p.display_name
+    return "an option"

@@ -350,9 +350,12 @@ class JournalCog(commands.GroupCog, name="Journal", group_name="journal",
     @add.autocomplete("trade")
     async def _trade_autocomplete(self, interaction: discord.Interaction,
                                   current: str) -> list[app_commands.Choice[str]]:
-        trades = await journal_ops.reflectable_trades(engine_of(self.bot), interaction.user.id)
-        tz = await trader_timezone(engine_of(self.bot), config_of(self.bot),
-                                   interaction.user.id)
+        try:
+            engine = engine_of(self.bot)
+        except NotReady:
+            return []
+        trades = await journal_ops.reflectable_trades(engine, interaction.user.id)
+        tz = await trader_timezone(engine, config_of(self.bot), interaction.user.id)
         needle = current.strip().casefold()
         out: list[app_commands.Choice[str]] = []
         for t in trades:
@@ -421,7 +424,10 @@ class JournalCog(commands.GroupCog, name="Journal", group_name="journal",
     @stats.autocomplete("setup")
     async def _setup_autocomplete(self, interaction: discord.Interaction,
                                   current: str) -> list[app_commands.Choice[str]]:
-        tags = await journal_ops.setup_tags(engine_of(self.bot), interaction.user.id)
+        try:
+            tags = await journal_ops.setup_tags(engine_of(self.bot), interaction.user.id)
+        except NotReady:
+            return []
         needle = current.strip().casefold()
         return [app_commands.Choice(name=t, value=t) for t in tags
                 if needle in t.casefold()][:25]

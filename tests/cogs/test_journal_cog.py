@@ -10,6 +10,7 @@ from typing import Any
 
 import discord
 import pytest
+from discord import app_commands
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import PulseBot
@@ -263,3 +264,16 @@ async def test_storage_not_ready_answers_clearly(bot: PulseBot) -> None:
     await journal(bot).cog_app_command_error(inter, info.value)
     assert inter.response.sent is not None and inter.response.sent.ephemeral
     assert "still starting" in (inter.response.sent.content or "")
+
+
+async def test_an_option_that_fails_to_parse_is_named(bot: PulseBot) -> None:
+    d = desk()
+    stats = journal(bot).stats
+    inter = d.interaction(bot, command=stats, namespace={"hour": 99})
+    err = app_commands.TransformerError(99, discord.AppCommandOptionType.integer,
+                                        app_commands.transformers.IdentityTransformer(
+                                            discord.AppCommandOptionType.integer))
+    await journal(bot).cog_app_command_error(inter, err)
+    sent = inter.response.sent
+    assert sent is not None and sent.ephemeral
+    assert sent.content == "hour: 99 is not valid here; `/help` shows what each option expects."

@@ -76,3 +76,18 @@ async def test_reflection_button_survives_a_restart(
         assert refused.json["data"]["flags"] == EPHEMERAL
         assert "not one of your trades" in refused.json["data"]["content"]
         assert await list_journal_entries(db, BOB_ID) == []
+
+
+async def test_before_storage_is_open_commands_say_so(
+    fake: FakeDiscord, start_bot: BotFactory
+) -> None:
+    def wire(bot: PulseBot) -> None:
+        bot.extension_names = ("cogs.journal",)  # and no storage
+
+    async with start_bot(setup=wire):
+        waiting = fake.slash_interaction(
+            "journal", [{"name": "list", "type": 1, "options": []}], user_id=ANN_ID)
+        cb = await fake.push_interaction(waiting)
+        assert cb.json["type"] == MESSAGE and cb.json["data"]["flags"] == EPHEMERAL
+        assert cb.json["data"]["content"] == (
+            "Pulse is still starting (storage is not open yet); try again in a moment.")
