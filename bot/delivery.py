@@ -97,7 +97,10 @@ def reflection_view(trade_id: str) -> discord.ui.View:
     """A timeout-free view with the "Reflect on this trade" button.
 
     The button has no callback here: the cogs register the handler for the
-    ``pulse:reflect:`` prefix, which also works after a restart (persistent custom id).
+    ``pulse:reflect:`` prefix (a DynamicItem), which also works after a restart. The view
+    is returned already stopped: its components are still sent, but discord.py does not
+    keep a copy of it per message in its view store (timeout-free views would pile up
+    there, one per post-trade prompt, for the life of the process).
     """
     view = discord.ui.View(timeout=None)
     view.add_item(
@@ -107,6 +110,7 @@ def reflection_view(trade_id: str) -> discord.ui.View:
             custom_id=reflect_custom_id(trade_id),
         )
     )
+    view.stop()
     return view
 
 

@@ -151,6 +151,8 @@ async def test_worker_end_to_end_over_discord(
     assert len(posts) == 2
     button = posts[0].json["components"][0]["components"][0]
     assert button["custom_id"] == "pulse:reflect:5001-7"
+    # the DynamicItem of the journal cog answers the click: no per-message view is kept
+    assert client._connection._view_store.persistent_views == []
     assert posts[1].files == ["daily.png"]
     assert posts[1].json["embeds"][0]["image"]["url"] == "attachment://daily.png"
     refused = fake.find("POST", f"/channels/{fake.dm_channels[BOB_ID]}/messages")
