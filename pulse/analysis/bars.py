@@ -56,6 +56,18 @@ def _key(name: object) -> str:
     return str(name).strip().strip("<>").strip().lower().replace(" ", "_")
 
 
+def _to_float(col: pd.Series) -> np.ndarray:
+    """Numbers of a column as floats (NaN where unreadable); text columns may use a
+    decimal comma (European exports) and spaces/apostrophes as thousands separators."""
+    if col.dtype == object:
+        text = col.astype(str).str.strip().str.replace(r"[\s\u00a0\u202f']", "", regex=True)
+        both = text.str.contains(",", regex=False) & text.str.contains(".", regex=False)
+        text = text.where(~both, text.str.replace(",", "", regex=False))
+        text = text.str.replace(",", ".", regex=False)
+        col = text
+    return np.asarray(pd.to_numeric(col, errors="coerce"), dtype=float)
+
+
 def _parse_times(values: Any, assume_tz: str, what: str) -> pd.DatetimeIndex:
     """Parse times (strings, datetimes or epoch seconds/ms) into a UTC DatetimeIndex."""
     idx: pd.DatetimeIndex
@@ -140,13 +152,20 @@ def normalize_bars(
 
     out = pd.DataFrame(index=index)
     for field, col in picked.items():
-        vals = pd.to_numeric(df[col], errors="coerce")
-        out[field] = np.asarray(vals, dtype=float)
+        vals = _to_float(df[col])
+        if np.isnan(vals).all():
+            problems.append(
+                f"column {str(col)!r}: no value is a number (first: {df[col].iloc[0]!r}); "
+                "prices must be numbers such as 1.0850 or 1,0850"
+            )
+        out[field] = vals
+    if problems:
+        raise BarsError(problems, source)
     vol_cols = [cols[n] for n in _VOLUME_NAMES if n in cols]
     volume_missing = not vol_cols
     volume = np.zeros(len(out))
     for col in vol_cols:
-        v = np.asarray(pd.to_numeric(df[col], errors="coerce"), dtype=float)
+        v = _to_float(df[col])
         if np.nansum(np.abs(v)) > 0:
             volume = v
             break

@@ -79,7 +79,8 @@ def test_repairs_nan_rows_duplicates_order_and_inverted_wicks(tmp_path: Path) ->
         ("time,open,high,close\n2024-01-01,1,2,1.5\n", "missing column 'low'"),
         ("time,open,high,low,close\nyesterday,1,2,0.5,1.5\n", "not times"),
         ("open,high,low,close\n1,2,0.5,1.5\n", "no time column"),
-        ("time,open,high,low,close\n2024-01-01,x,y,z,w\n", "four positive prices"),
+        ("time,open,high,low,close\n2024-01-01,x,y,z,w\n", "column 'open': no value is a number"),
+        ("time,open,high,low,close\n2024-01-01,-1,-1,-1,-1\n", "four positive prices"),
     ],
 )
 def test_bad_files_name_the_problem(tmp_path: Path, text: str, needle: str) -> None:
@@ -102,3 +103,24 @@ def test_frame_with_datetime_index_and_mirror() -> None:
     k = 2 * 4.0
     assert np.allclose(m["high"], k - b["low"]) and np.allclose(m["low"], k - b["high"])
     assert (m["high"] >= m["low"]).all() and (m[["open", "high", "low", "close"]] > 0).all().all()
+
+
+def test_semicolon_and_decimal_comma_export(tmp_path: Path) -> None:
+    # European MT5/Excel exports: ';' separated with a decimal comma (and a space or
+    # no-break space as thousands separator in the volume)
+    p = write(tmp_path, "time;Open;High;Low;Close;Volume\n"
+                        "2024.01.02 10:00;1,0950;1,0962;1,0941;1,0958;1 413\n"
+                        "2024.01.02 11:00;1,0958;1,0970;1,0950;1,0966;1\u00a0241\n")
+    b = load_bars_csv(p)
+    assert b["open"].tolist() == [1.095, 1.0958]
+    assert b["close"].tolist() == [1.0958, 1.0966]
+    assert b["volume"].tolist() == [1413.0, 1241.0]
+    assert not b.attrs["repairs"]
+
+
+def test_a_price_column_without_numbers_is_named(tmp_path: Path) -> None:
+    p = write(tmp_path, "time,open,high,low,close\n2024-01-02 10:00,1.O5,1.1,1.0,1.05\n"
+                        "2024-01-02 11:00,1.O5,1.1,1.0,1.05\n")
+    with pytest.raises(BarsError) as err:
+        load_bars_csv(p)
+    assert any("column 'open'" in line and "'1.O5'" in line for line in err.value.problems)
