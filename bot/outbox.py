@@ -479,9 +479,12 @@ class OutboxWorker:
     async def _fan_out(self, nudge: Nudge) -> None:
         """Write the coach mirrors of a trader row that was queued without them (by a
         producer writing to storage directly); idempotent through the dedupe keys."""
+        copies = await mirror_nudges(self.db, self.config, nudge)  # a read: no write lock
+        if not copies:
+            return
         wrote = False
         async with transaction(self.db) as conn:
-            for copy in await mirror_nudges(conn, self.config, nudge):
+            for copy in copies:
                 wrote = (await enqueue_nudge(conn, copy)) is not None or wrote
         if wrote:
             self._wake.set()
