@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pulse config check config.yaml
+	$(BIN)/pulse demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
