@@ -60,7 +60,8 @@ def _to_float(col: pd.Series) -> np.ndarray:
     """Numbers of a column as floats (NaN where unreadable); text columns may use a
     decimal comma (European exports) and spaces/apostrophes as thousands separators."""
     if col.dtype == object:
-        text = col.astype(str).str.strip().str.replace(r"[\s\u00a0\u202f']", "", regex=True)
+        text: Any = col.astype(str)
+        text = text.str.replace(r"[\s\u00a0\u202f']", "", regex=True)
         both = text.str.contains(",", regex=False) & text.str.contains(".", regex=False)
         text = text.where(~both, text.str.replace(",", "", regex=False))
         text = text.str.replace(",", ".", regex=False)
