@@ -89,9 +89,9 @@ class PulseMetrics:
         deal_at = self._deals_at.pop(trader_id, None)
         for o in outs:
             if isinstance(o, NudgeOut):
-                self.nudges_enqueued.labels(o.nudge.kind).inc()
+                self.nudges_enqueued.labels(o.kind).inc()
                 if deal_at is not None:
-                    self._pending[o.nudge.dedupe_key] = deal_at
+                    self._pending[o.dedupe_key] = deal_at
                     while len(self._pending) > _MAX_PENDING:
                         self._pending.popitem(last=False)
             elif isinstance(o, VerdictOut):

@@ -1,0 +1,1 @@
+"""HTTP server tests: health, metrics, the JSON API and its OpenAPI document."""
