@@ -440,3 +440,26 @@ async def test_an_unexpected_error_is_recorded_not_retried(
     row = await get_outbox_item(engine, item)  # type: ignore[arg-type]
     assert row is not None and (row.last_error or "").startswith("unexpected error: KeyError")
     assert "claimed_at" not in row.nudge.data["delivery"]
+
+
+async def test_two_workers_on_one_database_send_each_row_once(
+    engine: AsyncEngine, config: PulseConfig, clock: Clock
+) -> None:
+    """The claim (a lease moving next_attempt_at) lets only one worker send a row, even
+    with two engines (two processes) on the same SQLite file."""
+    from storage import open_database
+
+    other_engine = await open_database(str(engine.url))
+    try:
+        d1, d2 = FakeDelivery(), FakeDelivery()
+        w1 = worker(engine, config, d1, clock)
+        w2 = worker(other_engine, config, d2, clock)
+        for i in range(10):
+            await w1.enqueue(nudge(f"k{i}", kind="post_trade_prompt", trade_id=str(i)))
+        await asyncio.gather(w1.run_once(), w2.run_once())
+        sent = [s.message.view.children[0].custom_id  # type: ignore[union-attr]
+                for s in d1.sent + d2.sent]
+        assert sorted(sent) == sorted(f"pulse:reflect:{i}" for i in range(10))
+        assert len(await list_outbox(engine, status="sent")) == 10
+    finally:
+        await other_engine.dispose()
