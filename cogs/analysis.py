@@ -19,6 +19,7 @@ import pandas as pd
 from discord import app_commands
 from discord.ext import commands
 
+from bot.charts import render_analysis_chart
 from bot.feeds.base import FeedError
 from bot.render import score_embed, signals_embed
 from bot.service import PulseService
@@ -35,8 +36,6 @@ MAX_SIGNALS = 10
 
 def chart_png(result: AnalysisResult, timeframe: str) -> bytes:
     """The annotated chart as PNG bytes (blocking: call in a worker thread)."""
-    from bot.charts import render_analysis_chart
-
     buf = io.BytesIO()
     render_analysis_chart(result, result.bars, buf, timeframe=timeframe)
     return buf.getvalue()
