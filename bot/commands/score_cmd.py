@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("score", help="confluence score of the last bar of an OHLCV CSV")
     p.add_argument("--csv", required=True, type=Path, help="OHLCV CSV (time, open, high, ...)")
     p.add_argument("--symbol", help="symbol name for per-symbol weights (default: file name)")
-    p.add_argument("--at", help="score the last bar at or before this time (UTC unless given)")
+    p.add_argument("--at", help="score the last bar at or before this time (without an "
+                   "offset: in --tz, like the file's times)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--chart", type=Path, metavar="OUT.png", help="also render a chart PNG")
     p.add_argument("--config", type=Path, help=CONFIG_HELP)
@@ -91,6 +92,13 @@ def run_score(args: argparse.Namespace) -> int:
             at = None
         if at is None or pd.isna(at):
             return _problems("--at", [f"{args.at!r} is not a time; use e.g. 2024-01-31T13:00"])
+        if at.tzinfo is None:
+            # a time without an offset is read like the file's own naive times (--tz)
+            try:
+                at = at.tz_localize(args.tz)
+            except Exception as exc:  # unknown zone, or a local time DST skips/repeats
+                return _problems("--at", [f"cannot read {args.at!r} as {args.tz} time ({exc});"
+                                          " give an offset, e.g. 2024-01-31T13:00+01:00"])
     scorer = ConfluenceScorer(cfg)
     try:
         result = scorer.analyze(bars, symbol, at)

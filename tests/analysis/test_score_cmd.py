@@ -99,3 +99,20 @@ def test_calibrate_report(csv_file: Path, capsys: pytest.CaptureFixture[str]) ->
     assert data["horizon"] == 10 and [g["grade"] for g in data["grades"]] == [
         "high", "medium", "low", "minimal"]
     assert data["verdict"]
+
+
+def test_naive_at_is_read_in_the_files_timezone(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # a CSV in broker/local time (--tz) and an --at without an offset: both are that zone
+    p = tmp_path / "PRAGUE.csv"
+    b = eurusd().iloc[:400].rename(columns=str.capitalize)
+    b.index = b.index.tz_convert("Europe/Prague").tz_localize(None)
+    b.to_csv(p)
+    local = b.index[300]
+    args = ["score", "--csv", str(p), "--tz", "Europe/Prague", "--json"]
+    assert main([*args, "--at", local.isoformat()]) == 0
+    got = json.loads(capsys.readouterr().out)["time"]
+    assert got == eurusd().index[300].strftime("%Y-%m-%dT%H:%M:%SZ")
+    # an explicit offset still wins
+    assert main([*args, "--at", eurusd().index[300].isoformat()]) == 0
+    assert json.loads(capsys.readouterr().out)["time"] == got
