@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.journal_service import (
     daily_summary,
     load_trader_journal,
+    trade_excursions,
     trader_timezone,
     weekly_summary,
 )
@@ -303,7 +304,10 @@ async def journal_stats(
     balance = query.balance
     if balance is None and flt.start is not None:
         balance = j.balance_before(flt.start)
-    stats = compute_stats(chosen, start_balance=balance, open_count=count_open(j.records, flt))
+    ex = await trade_excursions(engine, cfg, [r.trade for r in chosen])
+    stats = compute_stats(
+        chosen, start_balance=balance, open_count=count_open(j.records, flt), excursions=ex
+    )
     jc = cfg.journal
     insights = find_insights(
         chosen,
