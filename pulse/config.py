@@ -222,6 +222,17 @@ class ConfluenceWeights(Weights):
         return (w.smc / total, w.wyckoff / total, w.technical / total)
 
 
+def _check_below(section: BaseModel, *pairs: tuple[str, str]) -> None:
+    """Raise one error listing every (low, high) field pair where low is not below high."""
+    bad = [
+        f"{lo} ({getattr(section, lo):g}) must be below {hi} ({getattr(section, hi):g})"
+        for lo, hi in pairs
+        if not getattr(section, lo) < getattr(section, hi)
+    ]
+    if bad:
+        raise ValueError("; ".join(bad))
+
+
 class SMCParams(_Section):
     swing_length: int = Field(default=5, ge=1, description="internal structure fractal")
     structure_swing_length: int = Field(default=50, ge=2)
@@ -250,6 +261,11 @@ class WyckoffParams(_Section):
     test_tolerance_atr: float = Field(default=0.5, ge=0, description="ST / break band")
     max_range_bars: int = Field(default=200, ge=10, description="range expires unbroken")
 
+    @model_validator(mode="after")
+    def _ordered(self) -> WyckoffParams:
+        _check_below(self, ("ar_min_retrace", "ar_max_retrace"))
+        return self
+
 
 class TechnicalParams(_Section):
     rsi_period: int = Field(default=14, ge=2)
@@ -267,6 +283,14 @@ class TechnicalParams(_Section):
     signal_bars: int = Field(default=5, ge=1, description="a cross counts this many bars")
     volume_spike: float = Field(default=1.5, gt=1, description="x volume SMA")
 
+    @model_validator(mode="after")
+    def _ordered(self) -> TechnicalParams:
+        _check_below(
+            self, ("rsi_oversold", "rsi_overbought"), ("macd_fast", "macd_slow"),
+            ("ema_fast", "ema_slow"),
+        )
+        return self
+
 
 class AnalysisConfig(_Section):
     """DESIGN.md section 6 parameters (starting points of section 11)."""
@@ -279,6 +303,15 @@ class AnalysisConfig(_Section):
     grade_high: float = Field(default=80.0, ge=0, le=100)
     grade_medium: float = Field(default=60.0, ge=0, le=100)
     grade_low: float = Field(default=40.0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _grades(self) -> AnalysisConfig:
+        if not self.grade_high >= self.grade_medium >= self.grade_low:
+            raise ValueError(
+                f"grades must be ordered grade_high ({self.grade_high:g}) >= grade_medium "
+                f"({self.grade_medium:g}) >= grade_low ({self.grade_low:g})"
+            )
+        return self
 
 
 class JournalConfig(_Section):

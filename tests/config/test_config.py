@@ -201,3 +201,37 @@ def test_yaml_roundtrip_of_defaults_is_valid(tmp_path: Path) -> None:
     f = tmp_path / "dump.yaml"
     f.write_text(yaml.safe_dump(PulseConfig().model_dump(mode="json")))
     assert load_config(f) == PulseConfig()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            {"analysis": {"grade_high": 50}},
+            "analysis: grades must be ordered grade_high (50) >= grade_medium (60) >= "
+            "grade_low (40)",
+        ),
+        (
+            {"analysis": {"technical": {"rsi_oversold": 75}}},
+            "analysis.technical: rsi_oversold (75) must be below rsi_overbought (70)",
+        ),
+        (
+            {"analysis": {"technical": {"macd_fast": 30}}},
+            "analysis.technical: macd_fast (30) must be below macd_slow (26)",
+        ),
+        (
+            {"analysis": {"technical": {"ema_fast": 60}}},
+            "analysis.technical: ema_fast (60) must be below ema_slow (50)",
+        ),
+        (
+            {"analysis": {"wyckoff": {"ar_min_retrace": 0.8}}},
+            "analysis.wyckoff: ar_min_retrace (0.8) must be below ar_max_retrace (0.7)",
+        ),
+    ],
+)
+def test_analysis_thresholds_must_be_ordered(data: dict, expected: str) -> None:
+    # inverted pairs silently broke the scorer (e.g. high grade below medium made every
+    # "medium" bar grade high); they are config errors now
+    with pytest.raises(ConfigError) as exc:
+        parse_config(data)
+    assert expected in exc.value.problems, exc.value.problems
