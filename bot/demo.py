@@ -410,6 +410,8 @@ class Conversation:
         self.text(f"  scores   confluence of {', '.join(cfg.feeds.watchlist.timeframes)} bars "
                   "released so far (no look-ahead), at every check")
         self.text(f"  storage  {db} (created fresh)")
+        self.text("  who      you = the trader's commands and journal, mt5 = the terminal's "
+                  "fills and equity, pulse = the bot")
 
     def session(self, step: SessionStep) -> None:
         self._count("session")
@@ -558,10 +560,12 @@ class Conversation:
             self.emit({"at": self._at(at), "type": "demo_end", "db": str(db),
                        "stored": dict(stored)})
             return
+        url = _sqlite_url(db)
         self.text()
         self.text(f"Stored in {db}: " + ", ".join(f"{n} {k}" for k, n in stored.items()))
-        self.text("Look inside: pulse journal list --db ... or any SQLite browser; "
-                  "docs/demo.md walks through the day.")
+        self.text("Look inside (docs/demo.md walks through the day):")
+        self.text(f"  pulse journal list  --trader {DEMO_TRADER_ID} --url {url}")
+        self.text(f"  pulse journal stats --trader {DEMO_TRADER_ID} --url {url}")
 
     # -- kernel out-events (the service's on_out_events subscriber) ----------------
 
@@ -608,6 +612,8 @@ class Conversation:
         light = LIGHT.get(o.state, "⚪")
         more = [f"{ACTION_ICON.get(r.action.value, '·')} {r.rule} [{r.action.value}]: "
                 f"{r.message}" for r in v.rules]
+        if not v.rules:
+            more.append("no rule objected")
         if v.action.value == "soft_block":
             more.append("(a soft block can be overridden with a reason: /override)")
         self.line(self.sent(o.at), "pulse", f"{icon} {head} ({v.action.value}){risk} · behaviour "
@@ -639,6 +645,34 @@ class DemoResult:
     stored: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)
+
+
+def _stops(steps: Sequence[Step]) -> dict[int, float]:
+    """The stop each scripted entry was placed with, by position id."""
+    return {s.deal.position_id: s.sl for s in steps
+            if isinstance(s, DealEvent) and s.sl is not None
+            and s.deal.entry in (DealEntry.IN, DealEntry.INOUT)}
+
+
+def _demo_feed(day: DemoDay, sleep: Sleep) -> Any:
+    """A :class:`~bot.feeds.replay.ReplayFeed` on the demo bars whose open positions carry
+    the stop the script placed them with (as MT5's ``positions_get`` does), so trades get
+    their initial risk and R."""
+    from bot.feeds.replay import ReplayFeed, load_bars_csv
+    from pulse.models import Position
+
+    stops = _stops(day.steps)
+
+    class DemoFeed(ReplayFeed):
+        async def positions(self, symbol: str | None = None) -> list[Position]:
+            return [p.model_copy(update={"sl": stops.get(p.identifier, p.sl)})
+                    for p in await super().positions(symbol)]
+
+    return DemoFeed(
+        day.steps, bars={(DEMO_SYMBOL, DEMO_BAR_TIMEFRAME): load_bars_csv(DEMO_BARS)},
+        symbols=day.script.symbols, initial_balance=0.0, currency=day.script.account.currency,
+        speed=None, sleep=sleep, session=DEMO_SESSION,
+    )
 
 
 def _sqlite_url(path: Path) -> str:
@@ -676,7 +710,6 @@ async def run_demo(opts: DemoOptions, out: TextIO) -> DemoResult:
     import asyncio
 
     from bot.charts.summary_chart import render_summary_chart
-    from bot.feeds.replay import ReplayFeed, load_bars_csv
     from bot.journal_service import daily_summary
     from bot.service import PulseService
     from pulse.journal.entries import JournalInputError, new_post_trade, new_pre_trade
@@ -693,12 +726,7 @@ async def run_demo(opts: DemoOptions, out: TextIO) -> DemoResult:
     out_dir = opts.out_dir or db.parent
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    bars = load_bars_csv(DEMO_BARS)
-    feed = ReplayFeed(
-        day.steps, bars={(DEMO_SYMBOL, DEMO_BAR_TIMEFRAME): bars},
-        symbols=day.script.symbols, initial_balance=0.0, currency=acct.currency,
-        speed=None, sleep=opts.sleep or asyncio.sleep, session=DEMO_SESSION,
-    )
+    feed = _demo_feed(day, opts.sleep or asyncio.sleep)
     conv = Conversation(out, day.tz, as_json=opts.as_json, currency=acct.currency)
     result = DemoResult(db)
     engine = await open_database(_sqlite_url(db))
@@ -732,8 +760,8 @@ async def run_demo(opts: DemoOptions, out: TextIO) -> DemoResult:
                 await service.poll_once(tid)
             elif isinstance(ev, CheckEvent):
                 await service.poll_once(tid)
-                await _show_scores(service, conv, ev.at, cfg)
                 conv.check_request(ev)
+                await _show_scores(service, conv, ev.at, cfg)
                 last_verdict = await service.check(tid, ev.request)
                 result.verdicts.append(last_verdict)
             elif isinstance(ev, OverrideEvent):

@@ -25,6 +25,8 @@ async def test_db_holds_deals_trades_journal_verdict_links_and_nudges(json_run: 
         trades = await repo_deals.load_trades(engine, acct)
         assert len(trades) == 4
         assert [round(t.net_pnl, 2) for t in trades] == [190.0, -1020.0, -940.0, -940.0]
+        # the stops the entries were placed with (from the terminal's positions): R known
+        assert [t.stop_loss for t in trades] == [1651.0, 1639.5, 1636.5, 1639.5]
 
         entries = await repo_journal.list_journal_entries(engine, DEMO_TRADER_ID)
         kinds = Counter(e.kind for e in entries)
