@@ -663,7 +663,12 @@ def parse_config(
     try:
         cfg = PulseConfig.model_validate(expanded)
     except ValidationError as exc:
-        problems.extend(validation_problems(exc, PulseConfig))
+        # a key whose ${VAR} was unset is already reported; its empty value's type error
+        # would only mislead
+        unset = {p.split(": ", 1)[0] for p in problems}
+        problems.extend(
+            p for p in validation_problems(exc, PulseConfig) if p.split(": ", 1)[0] not in unset
+        )
         raise ConfigError(problems, source) from None
     if problems:
         raise ConfigError(problems, source)

@@ -235,3 +235,12 @@ def test_analysis_thresholds_must_be_ordered(data: dict, expected: str) -> None:
     with pytest.raises(ConfigError) as exc:
         parse_config(data)
     assert expected in exc.value.problems, exc.value.problems
+
+
+def test_unset_env_var_is_reported_once() -> None:
+    # the unset variable used to add a second, misleading "must be a string, got None"
+    with pytest.raises(ConfigError) as exc:
+        parse_config({"storage": {"url": "${NOPE_NOT_SET}"}}, env={})
+    assert [p for p in exc.value.problems if p.startswith("storage.url:")] == [
+        "storage.url: environment variable NOPE_NOT_SET is not set (value '${NOPE_NOT_SET}')"
+    ]
