@@ -329,10 +329,12 @@ async def summary_for(
     kind: SummaryKind,
     *,
     day: date | None = None,
-    now: datetime,
+    now: datetime | None = None,
 ) -> DailySummary | WeeklySummary:
     """The daily (or weekly) summary of local date ``day`` (noon), else of ``now``."""
     if day is None:
+        if now is None:
+            raise ValueError("summary_for needs a day or now")
         at = now
     else:
         tz = await trader_timezone(engine, cfg, trader_id)
