@@ -66,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
         result = asyncio.run(run_demo(opts, sys.stdout))
     except DemoError as exc:
         return _fail(exc.source, exc.problems)
+    except OSError as exc:  # an unwritable --db / --out place
+        where = exc.filename or opts.db
+        return _fail("pulse demo", [f"cannot write {where}: {exc.strerror or exc}; "
+                                    "choose another --db / --out"])
     took = time.perf_counter() - started
     charts = ", ".join(str(c) for c in result.charts) or "none"
     print(f"pulse demo: done in {took:.1f} s; database {result.db}; chart {charts}",

@@ -118,6 +118,14 @@ def test_bad_speed_exits_2_with_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "d.db").exists()
 
 
+def test_an_unwritable_place_exits_2_with_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run_cli("demo", "--db", str(blocker / "sub" / "demo.db"))
+    assert code == 2 and "cannot write" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_a_file_that_is_not_a_demo_db_is_never_overwritten(tmp_path: Path) -> None:
     notes = tmp_path / "notes.db"
     notes.write_text("my precious notes\n")
