@@ -6,7 +6,9 @@ changes). Job ids are stable (``summary:daily:<trader>``, ``summary:weekly:<trad
 and added with ``replace_existing=True``; the job store is memory, so every job is
 rebuilt from storage (the traders table plus ``config.traders``) at :meth:`start`, and
 per trader by :meth:`SummaryScheduler.reschedule_trader` when ``/settings`` changes
-times, days, the timezone or switches a summary off. Job defaults: ``coalesce=True``
+times, days, the timezone or switches a summary off. A summary whose time passed while
+the process was down runs at start if that was within the misfire grace time (the
+memory job store cannot know it was missed). Job defaults: ``coalesce=True``
 (a backlog of missed runs fires once), ``misfire_grace_time`` (a run up to an hour
 late still happens; later than that it is skipped), ``max_instances=1``.
 
@@ -206,11 +208,36 @@ class SummaryScheduler:
         if self.scheduler is not None:
             keep = {daily_job_id(i) for i in ids} | {weekly_job_id(i) for i in ids}
             for job in self.scheduler.get_jobs():
-                if job.id.startswith("summary:") and job.id not in keep:
+                catch_up = job.id.startswith("summary:catchup:")
+                if job.id.startswith("summary:") and not catch_up and job.id not in keep:
                     job.remove()
         for trader_id in ids:
-            await self.reschedule_trader(trader_id)
+            sched = await self.reschedule_trader(trader_id)
+            self._catch_up(sched)
         return len(ids)
+
+    def _catch_up(self, sched: TraderSchedule) -> None:
+        """Run now a summary whose scheduled time passed while the process was down,
+        if that was within the misfire grace time (APScheduler's memory store forgot it).
+        The period's dedupe key makes this a no-op if it was sent before the restart."""
+        if self.scheduler is None:
+            return
+        now = self.clock()
+        grace = timedelta(seconds=MISFIRE_GRACE_SECONDS)
+        plans: list[tuple[str, Callable[..., Any], datetime | None]] = []
+        if sched.daily is not None:
+            plans.append(("daily", self.run_daily,
+                          last_fire_before(now, sched.tz, sched.daily)))
+        if sched.weekly is not None:
+            plans.append(("weekly", self.run_weekly,
+                          last_fire_before(now, sched.tz, sched.weekly[1], sched.weekly[0])))
+        for kind, func, fire in plans:
+            if fire is not None and now - fire <= grace:
+                job_id = f"summary:catchup:{kind}:{sched.trader_id}"
+                log.info("trader %s: %s summary of %s missed while down; running it now",
+                         sched.trader_id, kind, fire.isoformat())
+                self.scheduler.add_job(func, "date", args=[sched.trader_id], id=job_id,
+                                       name=job_id, replace_existing=True)
 
     async def schedule_of(self, trader_id: int) -> TraderSchedule:
         record: TraderRecord | None = await get_trader(self.db, trader_id)

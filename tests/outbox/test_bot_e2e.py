@@ -96,7 +96,8 @@ async def test_outbox_and_scheduler_in_the_running_bot(
     await seed(db)
     fake.close_dms(BOB_ID)
     config = parse_config({"discord": {"fallback_channel_id": TRADING_CHANNEL_ID}})
-    clock = Clock(datetime(2026, 3, 4, 20, 0, 5, tzinfo=UTC))  # 21:00:05 in Prague
+    # Thursday 20:50 in Prague: the summary job (made to run below) covers Wednesday
+    clock = Clock(datetime(2026, 3, 5, 19, 50, tzinfo=UTC))
 
     def setup(bot: PulseBot) -> None:
         install(bot, db, clock, OutboxPolicy(poll_interval=30.0))

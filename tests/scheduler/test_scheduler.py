@@ -264,11 +264,13 @@ async def test_apscheduler_fires_the_job_when_its_time_comes(
     """Time made to pass: the job's next run moved to now, APScheduler runs it in the
     loop, and the summary lands in the outbox (the job reads the injected clock)."""
     await seed_day(engine)
-    clock = Clock(datetime(2026, 3, 4, 20, 0, 5, tzinfo=UTC))
+    # Thursday 20:50 in Prague: Wednesday's 21:00 is long past (no catch-up at start)
+    clock = Clock(datetime(2026, 3, 5, 19, 50, tzinfo=UTC))
     sched, _ = await make(engine, config, clock)
     await sched.start()
     try:
         assert sched.scheduler is not None
+        assert [j.id for j in sched.scheduler.get_jobs() if "catchup" in j.id] == []
         job = sched.scheduler.get_job(daily_job_id(ANN))
         assert job is not None
         job.modify(next_run_time=datetime.now(UTC))
@@ -284,3 +286,38 @@ async def test_apscheduler_fires_the_job_when_its_time_comes(
         assert job.next_run_time.astimezone(PRAGUE).time() == time(21, 0)
     finally:
         await sched.stop()
+
+
+async def test_a_summary_missed_while_down_runs_at_start_within_the_grace(
+    engine: AsyncEngine, config: PulseConfig
+) -> None:
+    await seed_day(engine)
+    clock = Clock(datetime(2026, 3, 4, 20, 20, tzinfo=UTC))  # 21:20 Prague: 20 min late
+    sched, _ = await make(engine, config, clock)
+    await sched.start()
+    try:
+        async with asyncio.timeout(10):
+            while not await list_outbox(engine):
+                await asyncio.sleep(0.02)
+        (row,) = await list_outbox(engine)
+        assert row.nudge.dedupe_key == f"daily_summary:{ANN}:2026-03-04"
+    finally:
+        await sched.stop()
+    # a second restart in the grace period sends nothing more (the period's key)
+    sched2, _ = await make(engine, config, clock)
+    await sched2.start()
+    try:
+        assert await sched2.run_daily(ANN) is None  # what its catch-up job does
+        await asyncio.sleep(0.2)  # let that catch-up job itself run too
+        assert len(await list_outbox(engine)) == 1
+    finally:
+        await sched2.stop()
+    # beyond the grace time (80 min late) nothing is caught up
+    clock.now = datetime(2026, 3, 4, 21, 20, tzinfo=UTC)
+    sched3, _ = await make(engine, config, clock)
+    await sched3.start()
+    try:
+        assert sched3.scheduler is not None
+        assert [j.id for j in sched3.scheduler.get_jobs() if "catchup" in j.id] == []
+    finally:
+        await sched3.stop()
