@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, field_validator
@@ -54,6 +54,12 @@ from pulse.kernel import (
 from pulse.models import Deal, DealEntry, JournalEntry, JournalKind, Side, Verdict
 from pulse.replay import ReplayScript, ScriptError, parse_script, to_json
 from pulse.ticks import SessionSpec
+
+if TYPE_CHECKING:  # heavy modules: imported when the demo runs, not with the CLI
+    from bot.feeds.replay import ReplayFeed
+    from bot.service import PulseService
+    from pulse.analysis.confluence import ConfluenceResult
+    from pulse.journal.summary import DailySummary
 
 __all__ = [
     "DEFAULT_DB",
@@ -483,8 +489,9 @@ class Conversation:
             return
         self.line(ev.at, "you", f"/override {ev.rule} reason: “{ev.reason}”")
 
-    def score(self, at: datetime, timeframe: str, result: Any, error: str | None) -> None:
-        """A watchlist score (a :class:`~pulse.analysis.confluence.ConfluenceResult`)."""
+    def score(self, at: datetime, timeframe: str, result: ConfluenceResult | None,
+              error: str | None) -> None:
+        """A watchlist score of the demo symbol (or why there is none)."""
         self._count("score")
         if self.as_json:
             obj: dict[str, Any] = {"at": self._at(at), "type": "score", "timeframe": timeframe}
@@ -536,8 +543,8 @@ class Conversation:
         self.line(entry.at, "you", f"📝 post-trade journal #{entry.id} on trade "
                                    f"{entry.trade_id}", more)
 
-    def daily_summary(self, at: datetime, summary: Any, chart: Path) -> None:
-        """The scheduled summary (a :class:`~pulse.journal.summary.DailySummary`)."""
+    def daily_summary(self, at: datetime, summary: DailySummary, chart: Path) -> None:
+        """The scheduled summary, as stored data says it, and where its chart went."""
         self._count("daily_summary")
         if self.as_json:
             self.emit({
@@ -654,7 +661,7 @@ def _stops(steps: Sequence[Step]) -> dict[int, float]:
             and s.deal.entry in (DealEntry.IN, DealEntry.INOUT)}
 
 
-def _demo_feed(day: DemoDay, sleep: Sleep) -> Any:
+def _demo_feed(day: DemoDay, sleep: Sleep) -> ReplayFeed:
     """A :class:`~bot.feeds.replay.ReplayFeed` on the demo bars whose open positions carry
     the stop the script placed them with (as MT5's ``positions_get`` does), so trades get
     their initial risk and R."""
@@ -695,7 +702,7 @@ async def _prepare_db(path: Path) -> None:
             traders = None
         finally:
             await engine.dispose()
-        if traders is None or any(t.id != DEMO_TRADER_ID for t in traders):
+        if not traders or any(t.id != DEMO_TRADER_ID for t in traders):
             raise DemoError([f"--db: {path} exists and is not a pulse demo database; "
                              "refusing to overwrite it (give another path with --db)"])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -821,7 +828,7 @@ async def run_demo(opts: DemoOptions, out: TextIO) -> DemoResult:
     return result
 
 
-async def _show_scores(service: Any, conv: Conversation, at: datetime,
+async def _show_scores(service: PulseService, conv: Conversation, at: datetime,
                        cfg: PulseConfig) -> None:
     """The service's watchlist scores of the demo symbol, as of ``at``."""
     await service.refresh_scores()

@@ -49,6 +49,9 @@ def test_text_run_exits_0_and_tells_the_whole_day(text_run: Run) -> None:
         assert needle in out, needle
     # times are the trader's (Europe/Prague): the US cash open is 15:30
     assert "15:30:00         ── US cash open" in out
+    # the chart goes next to the database by default
+    chart = text_run.db.parent / "pulse-demo-summary-2013-09-03.png"
+    assert f"chart: {chart}" in out and chart.read_bytes()[:4] == b"\x89PNG"
     # the run time goes to stderr only, so stdout can be compared between runs
     assert "done in" in text_run.err and "done in" not in out
 
