@@ -275,7 +275,7 @@ class RiskCog(TradingCog, name="Risk"):
     )
     async def split(self, interaction: discord.Interaction, symbol: Symbol, side: SideName,
                     price: Price, stop: Stop,
-                    risk_percent: app_commands.Range[float, 0.01, 100.0] | None = None,
+                    risk_percent: app_commands.Range[float, 0.001, 100.0] | None = None,
                     splits: app_commands.Range[int, 1, 20] | None = None) -> None:
         found = await self.trader(interaction)
         if found is None:

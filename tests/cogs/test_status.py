@@ -27,18 +27,18 @@ def ann() -> FakeMember:
 
 
 async def lose(service: PulseService, fake: FakeMetaTrader5, clock: Clock,
-               profit: float = -1500.0) -> None:
+               profit: float = -1500.0, ann_id: int = ANN) -> None:
     """A buy opened and closed at a loss (1.5% of 100k: a cooling period starts)."""
     clock.advance(minutes=1)
     fake.add_deal(1, clock.now, type=0, entry=0, position_id=100, volume=1.0, price=1.1)
-    await service.poll_once()
+    await service.poll_once(ann_id)
     clock.advance(minutes=5)
     account: dict[str, Any] = fake.account
     account["balance"] = 100_000.0 + profit
     account["equity"] = account["balance"]
     fake.add_deal(2, clock.now, type=1, entry=1, position_id=100, volume=1.0, price=1.0985,
                   profit=profit)
-    await service.poll_once()
+    await service.poll_once(ann_id)
 
 
 async def test_status_green_trader(bot: PulseBot) -> None:
