@@ -1,8 +1,9 @@
 """/settings: timezone autocomplete and validation, times, DMs, quiet hours, account link;
-changes persist and reschedule the trader's summaries."""
+changes persist and reschedule the trader's summaries (the real SummaryScheduler)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -10,6 +11,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import PulseBot
+from bot.delivery import DiscordDelivery
+from bot.outbox import OutboxWorker
+from bot.scheduler import SummaryScheduler, daily_job_id, weekly_job_id
 from bot.trader_settings import (
     SettingsInputError,
     parse_hhmm,
@@ -31,14 +35,23 @@ bot = fx.bot  # fixtures
 engine = fx.engine
 
 
-class RecordingScheduler:
-    """Stands in for bot.scheduler (the outer APScheduler process), recording calls."""
+@pytest.fixture
+async def scheduler(bot: PulseBot, engine: AsyncEngine) -> AsyncIterator[SummaryScheduler]:
+    """The real summary scheduler (APScheduler in this loop), as bot.scheduler; its outbox
+    worker is never started (nothing is sent)."""
+    worker = OutboxWorker(engine, bot.config, DiscordDelivery(bot))
+    sched = SummaryScheduler(engine, bot.config, worker)
+    await sched.start()
+    bot.scheduler = sched  # type: ignore[attr-defined]
+    yield sched
+    await sched.stop()
 
-    def __init__(self) -> None:
-        self.calls: list[int] = []
 
-    async def reschedule_trader(self, trader_id: int) -> None:
-        self.calls.append(trader_id)
+def cron(sched: SummaryScheduler, job_id: str) -> tuple[str, str] | None:
+    """A job's trigger as text and its timezone, or None without the job."""
+    assert sched.scheduler is not None
+    job = sched.scheduler.get_job(job_id)
+    return None if job is None else (str(job.trigger), str(job.trigger.timezone))
 
 
 def settings(bot: PulseBot) -> Any:
@@ -55,9 +68,9 @@ async def test_timezone_autocomplete_offers_iana_names(bot: PulseBot) -> None:
     assert len(await settings(bot)._timezone_autocomplete(inter, "")) == 25
 
 
-async def test_timezone_is_persisted_and_reschedules(bot: PulseBot, engine: AsyncEngine) -> None:
-    sched = RecordingScheduler()
-    bot.scheduler = sched  # type: ignore[attr-defined]
+async def test_timezone_is_persisted_and_reschedules(
+    bot: PulseBot, engine: AsyncEngine, scheduler: SummaryScheduler
+) -> None:
     d = desk()
     inter = d.interaction(bot)
     await invoke(settings(bot).timezone, inter, name="america/new_york")
@@ -67,7 +80,8 @@ async def test_timezone_is_persisted_and_reschedules(bot: PulseBot, engine: Asyn
     assert "America/New_York" in sent.text()
     rec = await get_trader(engine, ANN)
     assert rec is not None and rec.timezone == "America/New_York"
-    assert sched.calls == [ANN]
+    assert cron(scheduler, daily_job_id(ANN)) == (
+        "cron[hour='21', minute='0']", "America/New_York")
 
     utc = d.interaction(bot)
     await invoke(settings(bot).timezone, utc, name="UTC")
@@ -89,16 +103,17 @@ async def test_invalid_timezone_refused_with_suggestions(
     assert await get_trader(engine, ANN) is None
 
 
-async def test_summary_times_validated_and_persisted(bot: PulseBot, engine: AsyncEngine) -> None:
-    sched = RecordingScheduler()
-    bot.scheduler = sched  # type: ignore[attr-defined]
+async def test_summary_times_validated_and_persisted(
+    bot: PulseBot, engine: AsyncEngine, scheduler: SummaryScheduler
+) -> None:
     d = desk()
     bad = d.interaction(bot)
     await invoke(settings(bot).summaries, bad, daily_time="25:00", weekly_time="6pm")
     assert bad.response.sent is not None and bad.response.sent.ephemeral
     assert bad.response.sent.content == "daily_time: '25:00' is not a time of day; use 24-hour " \
         "HH:MM, e.g. 21:30"
-    assert sched.calls == [] and await get_trader(engine, ANN) is None
+    assert await get_trader(engine, ANN) is None
+    assert cron(scheduler, daily_job_id(ANN)) is None  # nothing known about ann yet
 
     ok = d.interaction(bot)
     await invoke(settings(bot).summaries, ok, daily_time="7:30", weekly_day="fri",
@@ -108,14 +123,20 @@ async def test_summary_times_validated_and_persisted(bot: PulseBot, engine: Asyn
     s = rec.settings
     assert (s.daily_summary_time, s.weekly_summary_day, s.weekly_summary_time) == (
         "07:30", "fri", "18:15")
-    assert sched.calls == [ANN]
     assert ok.response.sent is not None and "Fri 18:15" in ok.response.sent.text()
+    assert ok.response.sent.content == "Saved. Your summaries are rescheduled."
+    tz = bot.config.risk_limits.day_reset_timezone
+    assert cron(scheduler, daily_job_id(ANN)) == ("cron[hour='7', minute='30']", tz)
+    assert cron(scheduler, weekly_job_id(ANN)) == (
+        "cron[day_of_week='fri', hour='18', minute='15']", tz)
 
     off = d.interaction(bot)
     await invoke(settings(bot).summaries, off, daily=False)
     rec = await get_trader(engine, ANN)
     assert rec is not None and rec.settings.daily_summary is False
     assert rec.settings.daily_summary_time == "07:30"  # other choices kept
+    assert cron(scheduler, daily_job_id(ANN)) is None  # the daily job is gone
+    assert cron(scheduler, weekly_job_id(ANN)) is not None
 
 
 async def test_dm_preferences_and_quiet_hours(bot: PulseBot, engine: AsyncEngine) -> None:
