@@ -127,7 +127,11 @@ class OverrideModal(discord.ui.Modal, title="Override a soft block"):
 
 
 class VerdictView(OwnerView):
-    """Buttons under a verdict: Accept split (when suggested), Override (soft blocks)."""
+    """Buttons under a verdict: Accept split (when suggested), Override (soft blocks).
+
+    Custom ids are left to discord.py (random per button), so two verdicts on screen
+    never dispatch to each other's view, whatever message id Discord reports.
+    """
 
     def __init__(self, cog: RiskCog, svc: PulseService, trader_id: int, verdict: Verdict,
                  spec: SymbolSpec, plan: BreakdownPlan | None, currency: str) -> None:
@@ -140,13 +144,12 @@ class VerdictView(OwnerView):
         self.currency = currency
         if plan is not None:
             accept: discord.ui.Button[VerdictView] = discord.ui.Button(
-                label=ACCEPT_LABEL, style=discord.ButtonStyle.success, custom_id="pulse:accept")
+                label=ACCEPT_LABEL, style=discord.ButtonStyle.success)
             accept.callback = self.accept  # type: ignore[method-assign]
             self.add_item(accept)
         if verdict.overridable:
             override: discord.ui.Button[VerdictView] = discord.ui.Button(
-                label=OVERRIDE_LABEL, style=discord.ButtonStyle.danger,
-                custom_id="pulse:override")
+                label=OVERRIDE_LABEL, style=discord.ButtonStyle.danger)
             override.callback = self.open_override  # type: ignore[method-assign]
             self.add_item(override)
 
