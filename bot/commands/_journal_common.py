@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from pulse.config import PulseConfig, load_config
+from pulse.config import PulseConfig
 from storage import StorageError, StorageInputError, open_database
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -30,17 +29,6 @@ class BadInput(Exception):
 def add_db_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=None, help="config file (default config.yaml)")
     p.add_argument("--url", default=None, help="database URL (overrides storage.url)")
-
-
-def config_of(args: argparse.Namespace) -> PulseConfig:
-    path: Path | None = args.config
-    if path is None:
-        env = os.environ.get("PULSE_CONFIG")
-        if env:
-            path = Path(env)
-        elif Path("config.yaml").is_file():
-            path = Path("config.yaml")
-    return load_config(path)
 
 
 def run_db(

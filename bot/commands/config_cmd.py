@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
-from pulse.config import load_config
+from pulse.config import PulseConfig, load_config
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,3 +44,16 @@ def run_check(args: argparse.Namespace) -> int:
         f"watchlist {', '.join(cfg.feeds.watchlist.symbols)}"
     )
     return 0
+
+
+def config_of(args: argparse.Namespace) -> PulseConfig:
+    """The config every CLI command uses: ``--config``, else ``$PULSE_CONFIG``, else
+    ``./config.yaml`` when present, else the built-in defaults."""
+    path: Path | None = args.config
+    if path is None:
+        env = os.environ.get("PULSE_CONFIG")
+        if env:
+            path = Path(env)
+        elif Path("config.yaml").is_file():
+            path = Path("config.yaml")
+    return load_config(path)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
-from pulse.config import load_config
+from bot.commands.config_cmd import config_of
 from storage import (
     StorageError,
     StorageInputError,
@@ -64,14 +63,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _url(args: argparse.Namespace) -> str:
     if args.url:
         return str(args.url)
-    path: Path | None = args.config
-    if path is None:
-        env = os.environ.get("PULSE_CONFIG")
-        if env:
-            path = Path(env)
-        elif Path("config.yaml").is_file():
-            path = Path("config.yaml")
-    return load_config(path).storage.url
+    return config_of(args).storage.url
 
 
 def _run(args: argparse.Namespace, action: str) -> int:

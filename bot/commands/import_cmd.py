@@ -22,10 +22,10 @@ from bot.commands._journal_common import (
     EXIT_BAD_INPUT,
     BadInput,
     add_db_args,
-    config_of,
     positive_int,
     run_db,
 )
+from bot.commands.config_cmd import config_of
 from pulse.config import PulseConfig
 from pulse.journal.importers import ParsedStatement, StatementError, apply_stops, detect_format
 from pulse.journal.importers.deals_csv import parse_deals_csv

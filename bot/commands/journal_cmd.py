@@ -19,10 +19,10 @@ from bot.commands._journal_common import (
     EXIT_OK,
     BadInput,
     add_db_args,
-    config_of,
     positive_int,
     run_db,
 )
+from bot.commands.config_cmd import config_of
 from bot.journal_service import (
     daily_summary,
     load_trader_journal,

@@ -16,14 +16,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from bot.commands.config_cmd import config_of
 from pulse.analysis.bars import BarsError, load_bars_csv
 from pulse.analysis.calibrate import calibrate
 from pulse.analysis.confluence import ConfluenceScorer, analyze
-from pulse.config import PulseConfig, load_config
+from pulse.config import PulseConfig
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 MIN_BARS_ADVISED = 100
-CONFIG_HELP = "config file (default: ./config.yaml if present, else the defaults)"
+CONFIG_HELP = "config file (default: $PULSE_CONFIG, else ./config.yaml, else the defaults)"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,10 +58,7 @@ def _problems(source: str, problems: list[str]) -> int:
 
 
 def _load(args: argparse.Namespace) -> tuple[PulseConfig, pd.DataFrame] | int:
-    path = args.config
-    if path is None and Path("config.yaml").is_file():
-        path = Path("config.yaml")
-    cfg = load_config(path)
+    cfg = config_of(args)
     try:
         bars = load_bars_csv(args.csv, assume_tz=args.tz)
     except BarsError as exc:

@@ -116,3 +116,20 @@ def test_naive_at_is_read_in_the_files_timezone(tmp_path: Path,
     # an explicit offset still wins
     assert main([*args, "--at", eurusd().index[300].isoformat()]) == 0
     assert json.loads(capsys.readouterr().out)["time"] == got
+
+
+def test_config_from_pulse_config_env(csv_file: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # score/calibrate find the config like import, journal and db do: --config, then
+    # $PULSE_CONFIG, then ./config.yaml
+    cfg = tmp_path / "pulse.yaml"
+    cfg.write_text("analysis: {grade_high: 30, grade_medium: 20, grade_low: 10}\n")
+    monkeypatch.setenv("PULSE_CONFIG", str(cfg))
+    assert main(["score", "--csv", str(csv_file), "--json"]) == 0
+    graded = json.loads(capsys.readouterr().out)
+    assert graded["grade"] == ("high" if graded["score"] >= 30 else
+                               "medium" if graded["score"] >= 20 else "low")
+    cfg.write_text("analysis: {grade_hgh: 30}\n")
+    assert main(["score", "--csv", str(csv_file)]) == 2
+    assert "did you mean `grade_high`" in capsys.readouterr().err
