@@ -362,6 +362,7 @@ class Conversation:
 
     def emit(self, obj: Mapping[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.out.flush()  # at --speed 1 a pipe reader sees each message when it happens
 
     def sent(self, at: datetime) -> datetime:
         """When the bot sends a message about ``at``: not before the current moment (a
@@ -378,6 +379,7 @@ class Conversation:
         self.out.write(f"{local:%H:%M:%S}  {who:<{_WHO_WIDTH}} {text}\n")
         for m in more:
             self.out.write(f"{_INDENT}{m}\n")
+        self.out.flush()
 
     def text(self, s: str = "") -> None:
         if not self.as_json:
