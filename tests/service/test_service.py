@@ -378,7 +378,8 @@ async def test_a_fill_reported_a_poll_after_the_balance_that_holds_it_counts_onc
     await service.poll_once()
     clock.advance(minutes=1)
     closed_at = clock.now
-    fake.account.update(balance=98_500.0, equity=98_500.0)  # the terminal's balance moved...
+    account: dict[str, Any] = fake.account
+    account.update(balance=98_500.0, equity=98_500.0)  # the terminal's balance moved...
     clock.advance(seconds=1)
     await service.poll_once()  # ...but its history did not list the deal yet
     fake.add_deal(2, closed_at, type=1, entry=1, position_id=100, volume=1.0, price=1.0985,
