@@ -26,7 +26,7 @@ from discord.ext import commands
 from bot.feeds.base import FeedError, SymbolRefused, check_symbol_syntax
 from bot.service import PulseService, ServiceError, TraderSession
 from pulse.config import TIMEFRAMES
-from pulse.models import SymbolSpec
+from pulse.models import Side, SymbolSpec
 
 __all__ = [
     "ArgumentProblem",
@@ -38,6 +38,7 @@ __all__ = [
     "TradingCog",
     "not_linked_text",
     "parse_number",
+    "parse_side",
     "service_of",
 ]
 
@@ -95,6 +96,14 @@ def parse_number(argument: str, text: str, *, example: str) -> float:
         raise ArgumentProblem(argument, f"must be greater than 0, got {text}",
                               f"Type it like {example}.")
     return value
+
+
+def parse_side(text: str) -> Side:
+    """``buy``/``sell`` (Discord offers only these; another client may send anything)."""
+    try:
+        return Side(str(text).strip().lower())
+    except ValueError:
+        raise ArgumentProblem("side", f"{text!r} is not a side", "Choose buy or sell.") from None
 
 
 class NumberTransformer(app_commands.Transformer):

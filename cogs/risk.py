@@ -40,6 +40,7 @@ from cogs.common import (
     TradingCog,
     VolumeTransformer,
     answer,
+    parse_side,
     report_failure,
 )
 from pulse.analysis.confluence import ConfluenceResult
@@ -251,7 +252,7 @@ class RiskCog(TradingCog, name="Risk"):
         if found is None:
             return
         svc, tid = found
-        trade_side = Side(side)
+        trade_side = parse_side(side)
         check_sides(trade_side, price, stop, take_profit)
         name, spec = await self.symbol_spec(svc.sessions[tid], symbol)
         request = TradeRequest(time=self.now(svc, tid), symbol=name, side=trade_side,
@@ -284,7 +285,7 @@ class RiskCog(TradingCog, name="Risk"):
         if found is None:
             return
         svc, tid = found
-        trade_side = Side(side)
+        trade_side = parse_side(side)
         check_sides(trade_side, price, stop, None)
         if risk_percent is not None and not 0 < risk_percent <= 100:
             raise ArgumentProblem("risk_percent", f"must be above 0 and at most 100, got "

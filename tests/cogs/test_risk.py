@@ -274,3 +274,36 @@ async def test_symbol_and_timeframe_autocomplete(bot: PulseBot) -> None:
     assert [c.value for c in symbols][:2] == ["EURUSD", "GBPUSD"]
     tfs = await TimeframeTransformer().autocomplete(inter, "h")  # type: ignore[arg-type]
     assert [c.value for c in tfs][:3] == ["H1", "H2", "H3"]
+
+
+async def test_a_side_outside_the_choices_is_an_argument_error(bot: PulseBot) -> None:
+    inter = make_interaction(client=bot, user=ann())
+    await dispatch(risk_cog(bot).check, inter, symbol="EURUSD", side="hold", volume="0.1",
+                   price="1.1")
+    assert only(inter).content == "**side**: 'hold' is not a side. Choose buy or sell."
+
+
+async def test_break_after_consecutive_losses_is_a_hard_block(
+    bot: PulseBot, service: PulseService, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    for i in range(3):  # three small losses (under the 1% cooling trigger)
+        clock.advance(minutes=1)
+        fake.add_deal(10 + 2 * i, clock.now, type=0, entry=0, position_id=200 + i, volume=0.1)
+        await service.poll_once()
+        clock.advance(minutes=1)
+        account: dict[str, Any] = fake.account
+        account["balance"] = account["equity"] = float(account["balance"]) - 100.0
+        fake.add_deal(11 + 2 * i, clock.now, type=1, entry=1, position_id=200 + i,
+                      volume=0.1, price=1.099, profit=-100.0)
+        await service.poll_once()
+    clock.advance(minutes=4)
+    msg = await check(bot)
+    assert msg.embed.title == "🛑 Blocked: this cannot be overridden"
+    assert "🛑 **Consecutive losses**" in field(msg, "Rules")
+    assert msg.view is None
+    status: Any = bot.get_cog("Status")
+    inter = make_interaction(client=bot, user=ann())
+    await invoke(status.status, inter)
+    lockouts = field(only(inter), "Lockouts")
+    assert "🛑 **Consecutive losses**: 26 min left" in lockouts
+    assert "cannot be overridden" in lockouts
