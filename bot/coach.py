@@ -16,13 +16,16 @@ trader's data to someone else.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pulse.config import PulseConfig
-from pulse.models import Nudge
-from storage.engine import DB
+from pulse.models import Nudge, NudgeKind, Severity
+from storage.engine import DB, transaction
 from storage.records import CoachConsent
 from storage.repo_coach import active_consents
+from storage.repo_outbox import enqueue_nudge
 
 __all__ = [
     "MIRRORED_KINDS",
@@ -32,6 +35,8 @@ __all__ = [
     "consent_active",
     "dm_fallback_channel",
     "mirror_nudges",
+    "mirror_red_state",
+    "red_state_nudge",
     "should_mirror",
 ]
 
@@ -113,3 +118,55 @@ async def dm_fallback_channel(
     if config.discord.fallback_channel_id is not None:
         return "fallback_channel", config.discord.fallback_channel_id
     return None
+
+
+RED_STATE_KIND: NudgeKind = "tilt"
+"""The kind a red-state mirror is stored under. ``pulse.models.NudgeKind`` has no kind
+for a behaviour state change (asked for one); "tilt" is the closest, and sharing it means
+a tilt nudge and the red state it caused reach the coach once (the rate limit)."""
+
+
+def red_state_nudge(
+    trader_id: int,
+    at: datetime,
+    score: int,
+    flags: Sequence[str] = (),
+    deductions: Sequence[str] = (),
+) -> Nudge:
+    """The message for a trader turning red (the kernel's ``StateOut``), to mirror."""
+    lines = [f"Behaviour score {score}/100: red."]
+    if deductions:
+        lines.append("Deductions: " + ", ".join(deductions))
+    if flags:
+        lines.append("Flags: " + ", ".join(flags))
+    return Nudge(
+        at=at,
+        kind=RED_STATE_KIND,
+        severity=Severity.WARNING,
+        text="\n".join(lines),
+        dedupe_key=f"state:red:{trader_id}:{at.isoformat()}",
+        trader_id=trader_id,
+        data={"state": "red", "score": score, "title": "Behaviour state red"},
+    )
+
+
+async def mirror_red_state(
+    db: DB,
+    config: PulseConfig,
+    trader_id: int,
+    at: datetime,
+    score: int,
+    flags: Sequence[str] = (),
+    deductions: Sequence[str] = (),
+) -> list[int]:
+    """Queue a red state for the trader's consenting coaches only (the trader already
+    gets the nudges that made them red). Returns the new outbox row ids; wake the
+    outbox worker afterwards."""
+    base = red_state_nudge(trader_id, at, score, flags, deductions)
+    ids: list[int] = []
+    async with transaction(db) as conn:
+        for copy in await mirror_nudges(conn, config, base):
+            item_id = await enqueue_nudge(conn, copy)
+            if item_id is not None:
+                ids.append(item_id)
+    return ids

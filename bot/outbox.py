@@ -177,7 +177,9 @@ def render_nudge(
     ``fallback``: posted in a channel because the trader's DMs are closed, so it
     mentions the trader. ``coach``: a mirror, titled with the trader's name, no button.
     """
-    title = _TITLES.get(nudge.kind, nudge.kind.replace("_", " ").capitalize())
+    title = str(nudge.data.get("title") or "") or _TITLES.get(
+        nudge.kind, nudge.kind.replace("_", " ").capitalize()
+    )
     if audience == "coach":
         who = trader_name or (f"<@{nudge.trader_id}>" if nudge.trader_id else "A trader")
         title = f"{who}: {title}"

@@ -141,3 +141,24 @@ async def test_rows_written_straight_to_storage_are_mirrored_by_the_worker(
     assert await w.run_once() == []  # nothing twice
     await w.run_once()
     assert len(delivery.to_channel(CORA_CHANNEL)) == 1 and len(delivery.dms(ANN)) == 1
+
+
+async def test_red_state_goes_to_coaches_only(
+    engine: AsyncEngine, config: PulseConfig, delivery: FakeDelivery, clock: Clock
+) -> None:
+    from bot.coach import mirror_red_state
+
+    assert await mirror_red_state(engine, config, ANN, T0, 45, ["revenge"]) == []  # no consent
+    await upsert_trader(engine, ANN, at=T0, name="Ann")
+    await grant_consent(engine, ANN, CORA, T0, channel_id=CORA_CHANNEL)
+    ids = await mirror_red_state(engine, config, ANN, T0, 45, ["revenge", "tilt"],
+                                 ["-30 revenge", "-25 tilt"])
+    assert len(ids) == 1
+    w = make_worker(engine, config, delivery, clock)
+    assert [o.status for o in await w.run_once()] == ["sent"]
+    (sent,) = delivery.to_channel(CORA_CHANNEL)
+    assert delivery.dms(ANN) == []
+    assert sent.message.embed is not None
+    assert sent.message.embed.title == "Ann: Behaviour state red"
+    assert sent.message.embed.description == (
+        "Behaviour score 45/100: red.\nDeductions: -30 revenge, -25 tilt\nFlags: revenge, tilt")
