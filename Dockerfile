@@ -20,4 +20,7 @@ USER pulse
 ENV PULSE_CONFIG=/app/config.yaml \
     PULSE_DATABASE_URL=sqlite+aiosqlite:////data/pulse.db
 VOLUME ["/data"]
+# Healthy only when /pulse/health answers 200 (database, Discord, feeds, scheduler, outbox).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/pulse/health' % os.environ.get('PULSE_HTTP_PORT', '9090'), timeout=4)"]
 CMD ["pulse", "run", "--config", "/app/config.yaml"]
