@@ -8,11 +8,11 @@ and hands due rows, at most ``batch`` per pass, one at a time to :meth:`process`
 Per row, in this order (all decisions are recorded on the row, nothing is dropped
 silently):
 
-0. A row past its ``data["expires_at"]`` (if the producer set one) is ``suppressed``.
 1. A row still carrying an in-flight claim was being sent when the process stopped.
    Discord may or may not have accepted it, so it is marked ``failed`` with
    "delivery uncertain" and **not** resent: Pulse prefers a missing nudge to a
-   duplicate DM (documented in docs/delivery.md).
+   duplicate DM (documented in docs/delivery.md). A row past its ``data["expires_at"]``
+   (if the producer set one) is ``suppressed``.
 2. A coach mirror whose consent was withdrawn is ``suppressed``.
 3. For the trader's own DMs: a muted kind, or DM nudges turned off (summaries
    excepted), is ``suppressed``; inside quiet hours (the trader's timezone) a
