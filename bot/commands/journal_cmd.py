@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,14 +23,14 @@ from bot.commands._journal_common import (
     run_db,
 )
 from bot.commands.config_cmd import config_of
-from bot.journal_service import (
-    daily_summary,
-    load_trader_journal,
-    trade_excursions,
-    trader_timezone,
-    weekly_summary,
+from bot.journal_ops import (
+    StatsQuery,
+    entry_line,
+    export_journal,
+    journal_stats,
+    recent_entries,
+    summary_for,
 )
-from pulse.config import PulseConfig
 from pulse.journal.entries import (
     EDITABLE_FIELDS,
     JournalInputError,
@@ -39,15 +39,10 @@ from pulse.journal.entries import (
     parse_confidence,
     parse_driver,
 )
-from pulse.journal.importers.journal_csv import entries_to_csv, entries_to_json
-from pulse.journal.insights import find_insights
-from pulse.journal.stats import StatsFilter, compute_stats, count_open, filter_records
 from pulse.journal.summary import DailySummary, WeeklySummary
-from pulse.models import Driver, JournalEntry, Side, Trade
+from pulse.models import Driver, JournalEntry, Side
 from storage.journal_queries import delete_own_entry, get_own_entry
-from storage.repo_deals import load_trades
-from storage.repo_journal import list_journal_entries, update_journal_entry
-from storage.repo_traders import accounts_for_trader
+from storage.repo_journal import update_journal_entry
 
 PROG = "pulse journal"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -135,22 +130,12 @@ def _hour(text: str) -> int:
     return h
 
 
-async def _trader_trades(engine: AsyncEngine, trader_id: int) -> list[Trade]:
-    out: list[Trade] = []
-    for acct in await accounts_for_trader(engine, trader_id):
-        out += await load_trades(engine, acct.id)
-    return out
-
-
 def run_export(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     trader_id: int = args.trader
 
     async def work(engine: AsyncEngine) -> str:
-        entries = await list_journal_entries(engine, trader_id)
-        if args.format == "csv":
-            return entries_to_csv(entries)
-        return entries_to_json(trader_id, entries, await _trader_trades(engine, trader_id))
+        return await export_journal(engine, trader_id, args.format)
 
     code, text = run_db(PROG, args, cfg, work)
     if code != EXIT_OK or text is None:
@@ -169,73 +154,32 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     cfg = config_of(args)
-    code, out = run_db(PROG, args, cfg, lambda e: _stats(e, args, cfg))
-    if out is not None:
-        print(out)
-    return code
-
-
-async def _stats(engine: AsyncEngine, args: argparse.Namespace, cfg: PulseConfig) -> str:
-    trader_id: int = args.trader
-    if args.since and args.until and args.until <= args.since:
-        raise BadInput(["--until: must be after --since"])
-    j = await load_trader_journal(engine, cfg, trader_id)
-    tz = j.tz
-
-    def local_start(d: date | None) -> datetime | None:
-        return None if d is None else datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)
-
-    flt = StatsFilter(
-        start=local_start(args.since),
-        end=local_start(args.until),
+    query = StatsQuery(
+        since=args.since,
+        until=args.until,
         symbol=args.symbol,
-        setup_tag=args.setup,
+        setup=args.setup,
         side=Side(args.side) if args.side else None,
         hour=args.hour,
         weekday=_DAYS.index(args.weekday) if args.weekday else None,
         flag=args.flag,
         driver=Driver(args.driver) if args.driver else None,
+        balance=args.balance,
     )
-    chosen = filter_records(j.records, flt)
-    balance = args.balance
-    if balance is None and flt.start is not None:
-        balance = j.balance_before(flt.start)
-    ex = await trade_excursions(engine, cfg, [r.trade for r in chosen])
-    stats = compute_stats(
-        chosen, start_balance=balance, open_count=count_open(j.records, flt), excursions=ex
-    )
-    jc = cfg.journal
-    insights = find_insights(
-        chosen,
-        min_n=jc.insight_min_trades,
-        post_loss_window=timedelta(minutes=jc.post_loss_window_minutes),
-        high_confidence=jc.high_confidence,
-        currency=j.currency,
-    )
-    if args.json:
-        return json.dumps(
-            {
-                "trader_id": trader_id,
-                "filter": flt.describe(),
-                "timezone": tz.key,
-                "stats": stats.to_dict(),
-                "insights": [
-                    {"topic": i.topic, "kind": i.kind, "text": i.text, "n": [i.group_n, i.rest_n]}
-                    for i in insights
-                ],
-            },
-            indent=2,
-        )
-    lines = [f"trader {trader_id}: {flt.describe()} (times in {tz.key})"]
-    lines += ["  " + x for x in stats.lines(j.currency)]
-    if insights:
-        lines.append("insights:")
-        lines += [f"  - {i.text}" for i in insights]
-    else:
-        lines.append(
-            f"insights: none yet (each comparison needs {jc.insight_min_trades} trades a side)"
-        )
-    return "\n".join(lines)
+
+    async def work(engine: AsyncEngine) -> str:
+        try:
+            report = await journal_stats(engine, cfg, args.trader, query)
+        except JournalInputError as e:
+            raise BadInput([f"--{p}" for p in e.problems]) from None
+        if args.json:
+            return json.dumps(report.to_dict(), indent=2)
+        return "\n".join(report.lines())
+
+    code, out = run_db(PROG, args, cfg, work)
+    if out is not None:
+        print(out)
+    return code
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -243,26 +187,8 @@ def run_list(args: argparse.Namespace) -> int:
     trader_id: int = args.trader
 
     async def work(engine: AsyncEngine) -> str:
-        tz = await trader_timezone(engine, cfg, trader_id)
-        entries = await list_journal_entries(engine, trader_id)
-        shown = entries[-args.limit :]
-        lines = []
-        for e in shown:
-            local = e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-            bits = [f"#{e.id}", local, e.kind.value]
-            for label, v in (
-                ("", e.symbol),
-                ("", e.side.value if e.side else None),
-                ("setup ", e.setup_tag),
-                ("confidence ", e.confidence),
-                ("", e.driver.value if e.driver else None),
-                ("trade ", e.trade_id),
-                ("rule ", e.rule),
-            ):
-                if v is not None:
-                    bits.append(f"{label}{v}")
-            text = e.text or e.what_worked or ""
-            lines.append(" ".join(bits) + (f": {text}" if text else ""))
+        tz, shown = await recent_entries(engine, cfg, trader_id, limit=args.limit)
+        lines = [entry_line(e, tz) for e in shown]
         return "\n".join(lines) if lines else f"trader {trader_id}: no journal entries"
 
     code, out = run_db(PROG, args, cfg, work)
@@ -349,11 +275,7 @@ def run_summary(args: argparse.Namespace) -> int:
     day: date = args.day or args.week
 
     async def work(engine: AsyncEngine) -> DailySummary | WeeklySummary:
-        tz = await trader_timezone(engine, cfg, args.trader)
-        at = datetime.combine(day, time(12), tzinfo=tz)
-        if args.day:
-            return await daily_summary(engine, cfg, args.trader, at)
-        return await weekly_summary(engine, cfg, args.trader, at)
+        return await summary_for(engine, cfg, args.trader, "day" if args.day else "week", day=day)
 
     code, summary = run_db(PROG, args, cfg, work)
     if summary is None:
