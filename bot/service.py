@@ -11,10 +11,12 @@ feed and its :class:`~pulse.kernel.PulseKernel`. The service
   again (the kernel's emitted keys and the outbox's dedupe keys both guard this);
 - **polls** (:meth:`PulseService.poll_once`, :meth:`PulseService.run`): new deals and the
   account snapshot go through the kernel; every deal, trade, verdict, nudge (outbox only,
-  never sent here), violation, override, lockout and the kernel state are written in ONE
-  transaction per poll, so a crash leaves all of a poll or none of it. A failed write is
-  kept and retried on the next poll; a feed failure never stops the loop (the feed itself
-  reports ``feed_down`` / ``feed_restored``, which are enqueued for the trader);
+  never sent here), violation, override and lockout is written in ONE transaction per
+  poll, so a crash leaves all of a poll or none of it; the kernel's state is saved after
+  it, on its own (a state older than the stored deals is safe, see :meth:`_save_state`).
+  A failed write is kept and retried on the next poll; a feed failure never stops the
+  loop (the feed itself reports ``feed_down`` / ``feed_restored``, which are enqueued for
+  the trader);
 - **scores** the watchlist every ``bars_every`` polls (:meth:`latest_scores`) and computes
   MAE/MFE of closed trades from the bars it has (kept in memory: storage has no column);
 - answers the cogs and the HTTP API through a small typed facade: :meth:`check`,
@@ -224,6 +226,7 @@ class TraderSession:
     unsaved: _Pending = field(default_factory=_Pending)
     feed_nudges: list[Nudge] = field(default_factory=list)
     last_balance: float | None = None
+    last_deal_at: datetime | None = None
     last_equity: float | None = None
     last_verdict_id: int | None = None
     excursions: dict[str, Excursion] = field(default_factory=dict)
@@ -534,22 +537,34 @@ class PulseService:
         pending.deals.extend(fresh)
         pending.outs.extend(s.kernel.process_many(events))
         s.dirty = True
+        newest = max(d.time for d in fresh)
+        if s.last_deal_at is None or newest > s.last_deal_at:
+            s.last_deal_at = newest
 
     def _equity_event(self, s: TraderSession, balance: float, equity: float,
                       at: datetime) -> EquityEvent | None:
-        """A snapshot worth logging: the balance moved, or equity by >= 0.05% of it.
+        """A snapshot worth logging: the balance moved, equity moved by >= 0.05% of it,
+        or the kernel's balance disagrees with the terminal's.
 
         Every kernel event is kept in its log (and saved state), so a snapshot per poll
-        would grow it by 86,400 a day; small floating moves change no rule. It keeps the
-        snapshot's own time: the kernel treats a deal at or before it as already in its
-        balance (so a fill reported a poll late costs no replay and is not counted
-        twice)."""
+        would grow it by 86,400 a day; small floating moves change no rule. The kernel
+        takes a deal at or before a snapshot as already in its balance (a fill reported a
+        poll late is not counted twice). A snapshot is therefore never stamped before a
+        deal already ingested: it was taken after that deal was listed, so it holds its
+        money, whatever a broker clock a few seconds ahead of ours stamped on the deal;
+        and a disagreement (a fill the terminal listed after the snapshot that already
+        held it) is re-anchored by logging the next snapshot."""
+        assert s.kernel is not None
         step = 0.0005 * max(abs(balance), 1.0)
+        believed = s.kernel.risk_state.balance
         if (s.last_balance is not None and s.last_equity is not None
                 and abs(balance - s.last_balance) < 0.005
-                and abs(equity - s.last_equity) < step):
+                and abs(equity - s.last_equity) < step
+                and (believed is None or abs(believed - balance) < 0.005)):
             return None
         s.last_balance, s.last_equity = balance, equity
+        if s.last_deal_at is not None and at < s.last_deal_at:
+            at = s.last_deal_at
         return EquityEvent(at, balance, equity)
 
     async def poll_once(self, trader_id: int | None = None) -> list[OutEvent]:

@@ -390,3 +390,26 @@ async def test_a_fill_reported_a_poll_after_the_balance_that_holds_it_counts_onc
     assert st.day_pnl == pytest.approx(-1500.0) and st.balance == pytest.approx(98_500.0)
     kinds = await outbox_kinds(service)
     assert kinds["cooling_started"] == 1 and "daily_loss_warning" not in kinds
+
+
+async def test_a_fill_stamped_by_a_broker_clock_ahead_of_ours_counts_once(
+    service: PulseService, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100)
+    await service.poll_once()
+    clock.advance(minutes=1)
+    # The broker's clock runs 3 s ahead: the close is stamped after our snapshot's time,
+    # yet the snapshot (taken after the deal was listed) already holds its money.
+    fake.add_deal(2, clock.now + timedelta(seconds=3), type=1, entry=1, position_id=100,
+                  volume=1.0, price=1.0985, profit=-1500.0)
+    account: dict[str, Any] = fake.account
+    account.update(balance=98_500.0, equity=98_500.0)
+    await service.poll_once()
+    for _ in range(2):
+        clock.advance(seconds=1)
+        await service.poll_once()
+    st = service.status(TRADER)
+    assert st.balance == pytest.approx(98_500.0) and st.day_pnl == pytest.approx(-1500.0)
+    kinds = await outbox_kinds(service)
+    assert "daily_loss_hit" not in kinds and "daily_loss_warning" not in kinds
