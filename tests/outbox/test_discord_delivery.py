@@ -3,6 +3,7 @@ and the worker end to end over it (DM, DMs closed -> coach channel, chart, butto
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
@@ -165,3 +166,27 @@ async def test_worker_end_to_end_over_discord(
     # the chart bytes are not kept once the message is sent
     att = rows["daily:ann:2026-03-02"].nudge.data["attachment"]
     assert "png_b64" not in att and att["filename"] == "daily.png"
+
+
+
+async def test_a_429_discord_py_does_not_absorb_is_transient(
+    fake: FakeDiscord, client: discord.Client
+) -> None:
+    """discord.py waits out an API 429 itself; one it does not (here: without Discord's
+    ``Via`` header, which it reads as a Cloudflare ban) surfaces and is retried later."""
+    fake.fail_next("POST", rf"/channels/{TRADING_CHANNEL_ID}/messages", 429,
+                   {"message": "You are being rate limited.", "retry_after": 30.0,
+                    "global": False, "code": 0})
+    with pytest.raises(TransientDeliveryError, match="HTTP 429"):
+        await DiscordDelivery(client).send_channel(TRADING_CHANNEL_ID, message())
+
+
+async def test_a_send_longer_than_the_timeout_is_transient(client: discord.Client) -> None:
+    """A send stuck in discord.py's own rate-limit wait is cut at ``timeout`` so the worker
+    is not held; the row is retried later (the lease is longer than the timeout)."""
+    async def stuck() -> int:
+        await asyncio.sleep(30)
+        return 1
+
+    with pytest.raises(TransientDeliveryError, match="TimeoutError"):
+        await DiscordDelivery(client, timeout=0.05)._guard(stuck())
