@@ -177,6 +177,7 @@ NudgeKind = Literal[
     "feed_restored",
     "daily_summary",
     "weekly_summary",
+    "state_red",
 ]
 
 
