@@ -398,16 +398,17 @@ def run(
     config = load_config(config_path)
     secrets = Secrets.from_env(environ)
     token = require_token(secrets)
+    from bot.wiring import PulseProcess, build_feeds  # late: pulls in pandas, the kernel
+
+    feeds = build_feeds(config, secrets)  # a bad trader feed: ConfigError, before any I/O
     endpoints = apply_endpoint_overrides(environ)
     discord.utils.setup_logging(level=getattr(logging, config.system.log_level))
     install_redaction([token, secrets.mt5_password or "", secrets.api_token or ""])
     for endpoint in endpoints:
         log.info("Discord endpoint override: %s", endpoint)
     bot = PulseBot(config, force_sync=force_sync)
-    from bot.wiring import PulseProcess  # late: the wiring pulls in pandas, the kernel
-
-    # storage, service + feeds, outbox, scheduler, HTTP; bad feeds are a ConfigError
-    PulseProcess.for_run(bot, secrets).install()
+    # storage, service + feeds, outbox, scheduler and HTTP start in setup_hook
+    PulseProcess(bot, feeds=feeds, api_token=secrets.api_token).install()
     try:
         asyncio.run(serve(bot, token))
     except discord.LoginFailure:

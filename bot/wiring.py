@@ -91,6 +91,10 @@ def build_feeds(config: PulseConfig, secrets: Secrets) -> dict[int, Feed]:
             feeds[t.discord_user_id] = MT5Feed.from_config(feeds_cfg, secrets)
         except FeedError as exc:
             problems.append(f"{where}.feed: {exc}")
+        except OSError as exc:  # mt5linux connects when its client is built
+            b = feeds_cfg.bridge
+            problems.append(f"{where}.feed: the mt5linux bridge at {b.host}:{b.port} is not "
+                            f"reachable ({exc.strerror or exc}); start it or fix feeds.bridge")
     if problems:
         raise ConfigError(problems, source="config")
     return feeds
@@ -160,11 +164,6 @@ class PulseProcess:
                    if t.discord_user_id not in self.feeds]
         if missing:
             raise ValueError(f"no feed for trader(s) {missing}: pass feeds= (build_feeds)")
-
-    @classmethod
-    def for_run(cls, bot: PulseBot, secrets: Secrets) -> PulseProcess:
-        """What ``pulse run`` uses: live feeds from config, the API token from the env."""
-        return cls(bot, feeds=build_feeds(bot.config, secrets), api_token=secrets.api_token)
 
     # -- wiring
 

@@ -23,11 +23,12 @@ import pytest
 from aiohttp import web
 
 from bot.app import PulseBot, serve
+from bot.app import run as run_bot
 from bot.feeds.replay import ReplayFeed
 from bot.scheduler import daily_job_id
-from bot.wiring import PulseProcess
-from pulse.config import PulseConfig, parse_config
-from storage.repo_coach import grant_consent
+from bot.wiring import PulseProcess, build_feeds
+from pulse.config import ConfigError, PulseConfig, Secrets, parse_config
+from storage.repo_coach import active_consents, grant_consent
 from storage.repo_outbox import list_outbox
 from tests.e2e.test_bot_e2e import COMMANDS_PUT, EXPECTED_COMMANDS
 from tests.fakes.discord_server import (
@@ -136,44 +137,63 @@ async def play_until(feed: ReplayFeed, at: str) -> None:
         pass
 
 
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[Running]:
-    ann = ReplayFeed.from_script(script([
-        *losing_round_trip(DAY, "09:00:05", "09:40:00", 11, 1200.0),
-        {"at": f"{DAY}T21:00:30+01:00", "type": "clock"},
-    ]))
-    bob = ReplayFeed.from_script(script([
-        *losing_round_trip(DAY, "09:10:00", "09:50:00", 21, 1500.0),
-    ]))
+def ann_script() -> list[dict[str, Any]]:
+    return [*losing_round_trip(DAY, "09:00:05", "09:40:00", 11, 1200.0),
+            {"at": f"{DAY}T21:00:30+01:00", "type": "clock"}]
+
+
+def bob_script() -> list[dict[str, Any]]:
+    return losing_round_trip(DAY, "09:10:00", "09:50:00", 21, 1500.0)
+
+
+@contextlib.asynccontextmanager
+async def start_process(fake: FlakyDiscord, tmp_path: Path, ann: ReplayFeed, bob: ReplayFeed
+                        ) -> AsyncIterator[tuple[PulseBot, PulseProcess, asyncio.Task[None]]]:
+    """The real process (bot + wiring) until READY; closed (shutdown phases) on exit."""
 
     def clock() -> datetime:  # the process clock: the later of the two replays
         return max(ann.clock(), bob.clock())
 
-    fake = FlakyDiscord(heartbeat_interval_ms=200)
-    await fake.start()
-    cfg = e2e_config(tmp_path)
-    bot = PulseBot(cfg, sync_state_path=tmp_path / "sync.json", guild_ready_timeout=0.05)
+    bot = PulseBot(e2e_config(tmp_path), sync_state_path=tmp_path / "sync.json",
+                   guild_ready_timeout=0.05)
     process = PulseProcess(bot, feeds={ANN_ID: ann, BOB_ID: bob}, clock=clock,
                            api_token=API_TOKEN, http_port=0,
                            service_options={"bars_every": 0}).install()
-    with fake.redirect_discord():
-        task = asyncio.create_task(serve(bot, fake.token, signals=()))
-        ready = asyncio.create_task(bot.wait_until_ready())
-        try:
-            done, _ = await asyncio.wait({task, ready}, timeout=WAIT,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if task in done:
-                task.result()
-                raise AssertionError("the bot stopped before READY")
-            assert ready in done, "bot not READY in time"
-            async with aiohttp.ClientSession() as http:
-                yield Running(fake, bot, process, ann, bob, http)
-        finally:
-            ready.cancel()
-            if not task.done():
-                await bot.close()
-                await asyncio.wait_for(task, timeout=WAIT + 20)
-            await fake.stop()
+    task = asyncio.create_task(serve(bot, fake.token, signals=()))
+    ready = asyncio.create_task(bot.wait_until_ready())
+    try:
+        done, _ = await asyncio.wait({task, ready}, timeout=WAIT,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()
+            raise AssertionError("the bot stopped before READY")
+        assert ready in done, "bot not READY in time"
+        yield bot, process, task
+    finally:
+        ready.cancel()
+        if not task.done():
+            await bot.close()
+            await asyncio.wait_for(task, timeout=WAIT + 20)
+
+
+@pytest.fixture
+async def flaky() -> AsyncIterator[FlakyDiscord]:
+    fake = FlakyDiscord(heartbeat_interval_ms=200)
+    await fake.start()
+    try:
+        with fake.redirect_discord():
+            yield fake
+    finally:
+        await fake.stop()
+
+
+@pytest.fixture
+async def running(flaky: FlakyDiscord, tmp_path: Path) -> AsyncIterator[Running]:
+    ann = ReplayFeed.from_script(script(ann_script()))
+    bob = ReplayFeed.from_script(script(bob_script()))
+    async with start_process(flaky, tmp_path, ann, bob) as (bot, process, _), \
+            aiohttp.ClientSession() as http:
+        yield Running(flaky, bot, process, ann, bob, http)
 
 
 def embeds_of(fake: FakeDiscord, channel_id: int) -> list[dict[str, Any]]:
@@ -265,7 +285,17 @@ async def test_the_whole_process(running: Running) -> None:
 
     # -- Ann shares with coach Cora; the day ends; APScheduler fires her daily summary
     assert process.engine is not None
-    await grant_consent(process.engine, ANN_ID, CORA_ID, process.clock())
+    if "coach" in EXPECTED_COMMANDS:  # through the real command
+        share = fake.slash_interaction(
+            "coach", [{"name": "share", "type": 1, "options": [
+                {"name": "coach", "type": 6, "value": str(CORA_ID)}]}],
+            user_id=ANN_ID, guild_id=GUILD_ID)
+        share["data"]["resolved"] = {"users": {str(CORA_ID): fake.user(CORA_ID).payload()}}
+        cb = await asyncio.wait_for(fake.push_interaction(share), WAIT)
+        assert cb.status == 200 and cb.json["data"]["flags"] == EPHEMERAL
+    else:
+        await grant_consent(process.engine, ANN_ID, CORA_ID, process.clock())
+    assert [c.coach_user_id for c in await active_consents(process.engine, ANN_ID)] == [CORA_ID]
     await play_until(running.ann, f"{DAY}T21:00:30+01:00")
     assert process.scheduler is not None and process.scheduler.scheduler is not None
     job = process.scheduler.scheduler.get_job(daily_job_id(ANN_ID))
@@ -312,3 +342,86 @@ async def test_the_whole_process(running: Running) -> None:
             Path(f"{db_file}{suffix}").unlink()
     body = await running.wait_health(503, "database")
     assert body["checks"]["database"]["ok"] is False
+
+
+async def test_shutdown_flushes_the_outbox_while_connected_then_closes_everything(
+    flaky: FlakyDiscord, tmp_path: Path
+) -> None:
+    ann = ReplayFeed.from_script(script(ann_script()))
+    bob = ReplayFeed.from_script(script(bob_script()))
+    async with start_process(flaky, tmp_path, ann, bob) as (bot, process, task):
+        assert process.outbox is not None and process.http is not None
+        port = process.http.port
+        await process.outbox.stop()  # the worker is busy elsewhere: rows wait in the outbox
+        await play_until(ann, f"{DAY}T09:40:00+01:00")
+        assert process.service is not None
+        db = process.service.db
+
+        async def queued() -> bool:
+            return any(r.status == "pending" for r in
+                       await list_outbox(db, kind="cooling_started"))
+
+        await wait_until(queued, "the cooling row queued")
+        assert fake_dm_posts(flaky, ANN_ID) == []
+        await bot.close()  # what SIGTERM does
+        await asyncio.wait_for(task, timeout=WAIT + 20)
+    # the flush delivered it before the gateway closed
+    assert any(e["title"] == "Cooling period" for e in fake_dm_posts(flaky, ANN_ID))
+    phases = [(r.phase, r.outcome) for r in bot.shutdown.results]
+    assert phases == [("close_feeds", "ok"), ("stop_scheduler", "ok"), ("flush_outbox", "ok"),
+                      ("stop_http", "ok"), ("close_storage", "ok")]
+    assert ann.status().health.value == "closed" and bob.status().health.value == "closed"
+    assert process.scheduler is not None and not process.scheduler.running
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with aiohttp.ClientSession() as http, \
+                http.get(f"http://127.0.0.1:{port}/pulse/health") as r:
+            await r.read()
+
+
+def fake_dm_posts(fake: FakeDiscord, user_id: int) -> list[dict[str, Any]]:
+    dm = fake.dm_channels.get(user_id)
+    return [] if dm is None else embeds_of(fake, dm)
+
+
+async def test_restart_sends_no_duplicate_dm(flaky: FlakyDiscord, tmp_path: Path) -> None:
+    ann = ReplayFeed.from_script(script(ann_script()))
+    bob = ReplayFeed.from_script(script(bob_script()))
+    async with start_process(flaky, tmp_path, ann, bob):
+        await play_until(ann, f"{DAY}T09:40:00+01:00")
+        await wait_embed(flaky, lambda: flaky.dm_channels.get(ANN_ID),
+                         lambda e: e["title"] == "Cooling period", "the cooling DM")
+    sent = len(flaky.find("POST", r"/channels/\d+/messages"))
+    # same database, the terminal's history replayed up to the same instant (plus a bit)
+    ann2 = ReplayFeed.from_script(script(ann_script()))
+    bob2 = ReplayFeed.from_script(script(bob_script()))
+    await play_until(ann2, f"{DAY}T09:41:00+01:00")
+    async with start_process(flaky, tmp_path, ann2, bob2) as (_, process, _):
+        assert process.service is not None
+        status = process.service.status(ANN_ID)
+        assert status.lockout("cooling_period") is not None  # the lockout survived
+        await asyncio.sleep(0.3)  # several polls and outbox passes
+        assert process.outbox is not None
+        await process.outbox.run_once()
+    cooling = [e for e in fake_dm_posts(flaky, ANN_ID) if e["title"] == "Cooling period"]
+    assert len(cooling) == 1
+    assert len(flaky.find("POST", r"/channels/\d+/messages")) == sent
+
+
+def test_pulse_run_refuses_a_replay_trader_before_connecting(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("traders: [{discord_user_id: 42, feed: replay}]\n")
+    with pytest.raises(ConfigError) as exc:
+        run_bot(cfg, env={"DISCORD_TOKEN": "x"})
+    (problem,) = exc.value.problems
+    assert problem.startswith("traders[0] (42).feed: 'replay' is for `pulse replay")
+
+
+def test_build_feeds_names_each_bad_trader() -> None:
+    cfg = parse_config({"traders": [
+        {"discord_user_id": 1, "feed": "mt5"}, {"discord_user_id": 2, "feed": "mt5"},
+        {"discord_user_id": 3, "feed": "replay"}]}, env={})
+    with pytest.raises(ConfigError) as exc:
+        build_feeds(cfg, Secrets())
+    text = "\n".join(exc.value.problems)
+    assert "traders (1, 2): the MetaTrader5 package holds one terminal" in text
+    assert "traders[2] (3).feed: 'replay'" in text
