@@ -12,6 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.schema import traders
 
 
+def between(
+    q: sa.Select[Any], column: sa.ColumnElement[datetime], since: datetime | None,
+    until: datetime | None,
+) -> sa.Select[Any]:
+    """``q`` limited to ``since <= column < until`` (either bound may be None: open)."""
+    if since is not None:
+        q = q.where(column >= since)
+    if until is not None:
+        q = q.where(column < until)
+    return q
+
+
 def insert(conn: AsyncConnection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
     """An INSERT that supports ``on_conflict_do_nothing/do_update`` on this dialect."""
     if conn.dialect.name == "postgresql":

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pulse.models import Bar
-from storage._sql import insert
+from storage._sql import between, insert
 from storage.engine import DB, reading, transaction
 from storage.schema import bars
 
@@ -45,10 +45,7 @@ async def load_bars(
     """Cached bars with ``since <= time < until``, oldest first."""
     c = bars.c
     q = sa.select(bars).where((c.symbol == symbol) & (c.timeframe == timeframe))
-    if since is not None:
-        q = q.where(c.time >= since)
-    if until is not None:
-        q = q.where(c.time < until)
+    q = between(q, c.time, since, until)
     async with reading(db) as conn:
         rows = (await conn.execute(q.order_by(c.time))).all()
     out: list[Bar] = []

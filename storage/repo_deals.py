@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pulse.models import Deal, DealEntry, DealType, Side, Trade
-from storage._sql import insert
+from storage._sql import between, insert
 from storage.engine import DB, reading, transaction
 from storage.schema import deals, trades
 
@@ -76,10 +76,7 @@ async def load_deals(
 ) -> list[Deal]:
     """The account's deals with ``since <= time < until``, in deal order (time, msc, ticket)."""
     q = sa.select(deals).where(deals.c.account_id == account_id)
-    if since is not None:
-        q = q.where(deals.c.time >= since)
-    if until is not None:
-        q = q.where(deals.c.time < until)
+    q = between(q, deals.c.time, since, until)
     if position_ids is not None:
         q = q.where(deals.c.position_id.in_(list(position_ids)))
     q = q.order_by(deals.c.time, deals.c.time_msc, deals.c.ticket)

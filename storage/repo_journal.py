@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pulse.models import JournalEntry, JournalKind, Verdict
-from storage._sql import ensure_trader
+from storage._sql import between, ensure_trader
 from storage.engine import DB, reading, transaction
 from storage.schema import journal_entries, verdicts
 
@@ -76,11 +76,7 @@ async def list_journal_entries(
 ) -> list[JournalEntry]:
     """A trader's entries with ``since <= at < until``, oldest first."""
     c = journal_entries.c
-    q = sa.select(journal_entries).where(c.trader_id == trader_id)
-    if since is not None:
-        q = q.where(c.at >= since)
-    if until is not None:
-        q = q.where(c.at < until)
+    q = between(sa.select(journal_entries).where(c.trader_id == trader_id), c.at, since, until)
     if kind is not None:
         q = q.where(c.kind == kind.value)
     if trade_id is not None:

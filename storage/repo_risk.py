@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from storage._sql import ensure_trader, insert
+from storage._sql import between, ensure_trader, insert
 from storage.engine import DB, reading, transaction
 from storage.records import Lockout, LockoutKind, OverrideRecord, Violation
 from storage.schema import lockouts, overrides, risk_state, violations
@@ -131,10 +131,7 @@ async def list_overrides(
 ) -> list[OverrideRecord]:
     c = overrides.c
     q = sa.select(overrides).where(c.trader_id == trader_id)
-    if since is not None:
-        q = q.where(c.at >= since)
-    if until is not None:
-        q = q.where(c.at < until)
+    q = between(q, c.at, since, until)
     async with reading(db) as conn:
         rows = (await conn.execute(q.order_by(c.at, c.id))).all()
     return [OverrideRecord.model_validate(dict(r._mapping)) for r in rows]
@@ -159,10 +156,7 @@ async def list_violations(
 ) -> list[Violation]:
     c = violations.c
     q = sa.select(violations).where(c.account_id == account_id)
-    if since is not None:
-        q = q.where(c.at >= since)
-    if until is not None:
-        q = q.where(c.at < until)
+    q = between(q, c.at, since, until)
     async with reading(db) as conn:
         rows = (await conn.execute(q.order_by(c.at, c.id))).all()
     return [Violation.model_validate(dict(r._mapping)) for r in rows]

@@ -226,3 +226,26 @@ async def test_naive_datetime_refused(engine: AsyncEngine) -> None:
     )
     got = await get_trader(engine, 9)
     assert got is not None and got.created_at == T0
+
+
+async def test_time_filters_include_since_and_exclude_until(
+    engine: AsyncEngine, account: AccountRecord
+) -> None:
+    # one helper (storage._sql.between) serves every since/until query: pin its bounds
+    import sqlalchemy as sa
+
+    from storage._sql import between
+    from storage.schema import violations
+
+    for k in range(3):
+        await add_violation(
+            engine,
+            Violation(account_id=account.id, rule="max_trades", ticket=100 + k,
+                      at=T0 + timedelta(minutes=k)),
+        )
+    got = await list_violations(engine, account.id, since=T0 + timedelta(minutes=1),
+                                until=T0 + timedelta(minutes=2))
+    assert [v.ticket for v in got] == [101]
+    q = between(sa.select(violations.c.ticket), violations.c.at, None, None)
+    async with engine.connect() as conn:
+        assert sorted((await conn.execute(q)).scalars()) == [100, 101, 102]
