@@ -917,15 +917,7 @@ class PulseService:
                        at: datetime | None = None) -> KernelOverride:
         """Override a soft block with a reason; accepted ones are stored (and journaled)."""
         s = self._ready(trader_id)
-        assert s.kernel is not None
-        when = at or s.clock()
-        clock = s.kernel.clock
-        if clock is not None and when <= clock:
-            # The kernel orders an override before a check of the same instant; one that
-            # comes after a check at the same time would replay the log and lose its
-            # answer, so it is stamped just after the kernel's clock.
-            when = clock + timedelta(microseconds=1)
-        for o in await self._apply(s, OverrideEvent(when, rule, reason)):
+        for o in await self._apply(s, OverrideEvent(at or s.clock(), rule, reason)):
             if isinstance(o, OverrideOut):
                 return o.record
         raise ServiceError("the kernel gave no override answer")  # pragma: no cover
