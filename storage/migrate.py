@@ -20,7 +20,13 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.engine import StorageError, StorageInputError, make_engine, redact_url
+from storage.engine import (
+    StorageError,
+    StorageInputError,
+    StorageURLError,
+    make_engine,
+    redact_url,
+)
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -59,9 +65,20 @@ async def _run(url: str, fn: Callable[[Connection], Any], engine: AsyncEngine | 
         async with eng.begin() as conn:
             return await conn.run_sync(fn)
     except util.CommandError as e:
-        raise StorageInputError(f"storage: {e}") from None
+        hint = ""
+        if "revision" in str(e).lower():
+            scripts = ScriptDirectory.from_config(alembic_config())
+            known = [rev.revision for rev in scripts.walk_revisions()]
+            hint = f" (known revisions: head, base, {', '.join(sorted(known))})"
+        raise StorageInputError(f"storage: {e}{hint}") from None
     except (exc.DBAPIError, OSError) as e:
         reason = getattr(e, "orig", None) or e
+        if "file is not a database" in str(reason):
+            # the URL names a file that is something else: bad input, and never touched
+            raise StorageURLError(
+                f"storage.url: {redact_url(url)} is not a SQLite database file; point "
+                "storage.url (or --url) at a new file or an existing Pulse database"
+            ) from None
         raise StorageError(f"storage: cannot use database {redact_url(url)}: {reason}") from None
     finally:
         if own:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from storage import StorageError, StorageURLError, check_url, open_database, upgrade
+from storage import StorageURLError, check_url, open_database, upgrade
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ async def test_directory_instead_of_file(tmp_path: Path) -> None:
 async def test_not_a_database_file(tmp_path: Path) -> None:
     bad = tmp_path / "junk.db"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StorageError, match="cannot use database"):
+    with pytest.raises(StorageURLError, match="not a SQLite database"):
         await upgrade(f"sqlite+aiosqlite:///{bad}")
     assert bad.read_bytes() == b"this is not sqlite" * 100  # never touched
 
@@ -64,3 +64,18 @@ def test_cli_config_with_bad_url_exits_2(
     assert main(["db", "upgrade", "--config", str(cfg)]) == 2
     assert "storage.url" in capsys.readouterr().err
     assert sys.exc_info() == (None, None, None)
+
+
+def test_cli_not_a_database_and_unknown_revision_exit_2_with_the_fix(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "junk.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    assert main(["db", "upgrade", "--url", f"sqlite+aiosqlite:///{bad}"]) == 2
+    err = capsys.readouterr().err
+    assert "storage.url" in err and "not a SQLite database" in err
+    assert bad.read_bytes() == b"this is not sqlite" * 100
+    url = f"sqlite+aiosqlite:///{tmp_path}/a.db"
+    assert main(["db", "upgrade", "--revision", "nope", "--url", url]) == 2
+    err = capsys.readouterr().err
+    assert "'nope'" in err and "known revisions: head, base, 0001" in err
