@@ -687,7 +687,10 @@ def load_config(
     p = Path(path)
     src = str(p)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
+        # Notepad's "Unicode" is UTF-16 with a BOM; everything else must be UTF-8
+        bom16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+        text = raw.decode("utf-16") if bom16 else raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
             [f"file not found: {p} (create it, or omit the path to use defaults)"], src

@@ -180,7 +180,8 @@ def test_cli_check_reports_every_problem_without_traceback(
         (None, "file not found"),
         ("risk_limits: [1, 2\n", "not valid YAML at line"),
         ("- just\n- a list\n", "(top level): must be a mapping of sections"),
-        (b"\xff\xfe\x00bad", "not UTF-8 text"),
+        (b"\x80\x81bad", "not UTF-8 text"),
+        (b"\xff\xfe\x00ba", "not UTF-8 text"),  # a UTF-16 BOM with an odd byte count
         ("risk_limits: 5\n", "risk_limits: must be a mapping of keys to values, got 5"),
     ],
 )
@@ -244,3 +245,12 @@ def test_unset_env_var_is_reported_once() -> None:
     assert [p for p in exc.value.problems if p.startswith("storage.url:")] == [
         "storage.url: environment variable NOPE_NOT_SET is not set (value '${NOPE_NOT_SET}')"
     ]
+
+
+def test_utf16_config_from_windows_notepad_is_read(tmp_path: Path) -> None:
+    # Notepad's "Unicode" encoding is UTF-16 LE with a BOM; it used to be "not UTF-8 text"
+    p = tmp_path / "config.yaml"
+    p.write_text("risk_limits:\n  max_trades_per_day: 0\n", encoding="utf-16")
+    with pytest.raises(ConfigError) as exc:
+        load_config(p)
+    assert exc.value.problems == ["risk_limits.max_trades_per_day: must be >= 1, got 0"]
