@@ -43,7 +43,7 @@ __all__ = [
 MIRRORED_KINDS = frozenset({"daily_summary", "violation"})
 """Kinds always mirrored to a consenting trader's coaches."""
 
-RED_KINDS = frozenset({"daily_loss_hit", "tilt"})
+RED_KINDS = frozenset({"daily_loss_hit", "tilt", "state_red"})
 """Kinds that mean the trader is in a red state. Any nudge whose ``data["state"]`` is
 ``"red"`` (a behaviour state change) counts too."""
 
@@ -120,10 +120,9 @@ async def dm_fallback_channel(
     return None
 
 
-RED_STATE_KIND: NudgeKind = "tilt"
-"""The kind a red-state mirror is stored under. ``pulse.models.NudgeKind`` has no kind
-for a behaviour state change (asked for one); "tilt" is the closest, and sharing it means
-a tilt nudge and the red state it caused reach the coach once (the rate limit)."""
+RED_STATE_KIND: NudgeKind = "state_red"
+"""The kind a red-state mirror is stored under (its own kind, so the per-kind rate limit
+never swallows a red state behind the tilt nudge that caused it)."""
 
 
 def red_state_nudge(
