@@ -138,7 +138,15 @@ async def play_until(feed: ReplayFeed, at: str) -> None:
 
 
 def ann_script() -> list[dict[str, Any]]:
+    """A 1.2% loss at 09:40 (cooling until 09:55), an entry at 09:50 while cooling (a
+    violation), closed at 10:30 with a small win; the clock reaches 21:00:30."""
     return [*losing_round_trip(DAY, "09:00:05", "09:40:00", 11, 1200.0),
+            {"at": f"{DAY}T09:50:00+01:00", "type": "deal", "ticket": 13, "position": 13,
+             "symbol": "EURUSD", "side": "buy", "entry": "in", "volume": 0.5,
+             "price": 1.0830},
+            {"at": f"{DAY}T10:30:00+01:00", "type": "deal", "ticket": 14, "position": 13,
+             "symbol": "EURUSD", "side": "sell", "entry": "out", "volume": 0.5,
+             "price": 1.0836, "profit": 30.0},
             {"at": f"{DAY}T21:00:30+01:00", "type": "clock"}]
 
 
@@ -194,6 +202,10 @@ async def running(flaky: FlakyDiscord, tmp_path: Path) -> AsyncIterator[Running]
     async with start_process(flaky, tmp_path, ann, bob) as (bot, process, _), \
             aiohttp.ClientSession() as http:
         yield Running(flaky, bot, process, ann, bob, http)
+
+
+def auth_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 def embeds_of(fake: FakeDiscord, channel_id: int) -> list[dict[str, Any]]:
@@ -264,6 +276,27 @@ async def test_the_whole_process(running: Running) -> None:
     lockouts = next(f for f in status["fields"] if f["name"] == "Lockouts")
     assert "ooling" in lockouts["value"]
 
+    # -- the post-trade prompt's button opens the reflection modal; the answer is journaled
+    prompt = await wait_embed(fake, ann_dm, lambda e: e["title"] == "How did that trade go?",
+                              "Ann's post-trade prompt")
+    (msg,) = [r for r in fake.find("POST", rf"/channels/{ann_dm()}/messages")
+              if prompt in r.json.get("embeds", [])]
+    button = msg.json["components"][0]["components"][0]["custom_id"]
+    assert button.startswith("pulse:reflect:")
+    cb = await asyncio.wait_for(fake.push_interaction(fake.component_interaction(
+        int(msg.response["id"]), button, user_id=ANN_ID)), WAIT)
+    assert cb.json["type"] == 9, cb.json  # a modal
+    modal = cb.json["data"]["custom_id"]
+    cb = await asyncio.wait_for(fake.push_interaction(fake.modal_submit_interaction(
+        modal, {"what_worked": "Entry on plan; I moved my stop.", "would_take_again": "no"},
+        user_id=ANN_ID)), WAIT)
+    assert cb.json["type"] == 4 and cb.json["data"]["flags"] == EPHEMERAL
+    async with running.http.get(f"{running.base}/pulse/journal", headers=auth_headers(),
+                                params={"trader_id": str(ANN_ID), "kind": "post_trade"}) as r:
+        (entry,) = (await r.json())["entries"]
+    assert entry["what_worked"] == "Entry on plan; I moved my stop."
+    assert entry["would_take_again"] is False and entry["trade_id"] == button.split(":")[-1]
+
     # -- Bob closed his DMs: his cooling nudge goes to the fallback channel, mentioning him
     fake.close_dms(BOB_ID)
     await play_until(running.bob, f"{DAY}T09:50:00+01:00")
@@ -296,6 +329,12 @@ async def test_the_whole_process(running: Running) -> None:
     else:
         await grant_consent(process.engine, ANN_ID, CORA_ID, process.clock())
     assert [c.coach_user_id for c in await active_consents(process.engine, ANN_ID)] == [CORA_ID]
+    # an entry during her cooling period: a violation, mirrored to the coach's channel
+    await play_until(running.ann, f"{DAY}T09:50:00+01:00")
+    violation = await wait_embed(fake, lambda: COACH_CHANNEL_ID,
+                                 lambda e: e["title"].endswith("Rule violation"),
+                                 "the violation mirror")
+    assert violation["title"].startswith("Ann") and "ooling" in violation["description"]
     await play_until(running.ann, f"{DAY}T21:00:30+01:00")
     assert process.scheduler is not None and process.scheduler.scheduler is not None
     job = process.scheduler.scheduler.get_job(daily_job_id(ANN_ID))
@@ -315,7 +354,7 @@ async def test_the_whole_process(running: Running) -> None:
     async with running.http.get(f"{running.base}/metrics") as r:
         assert r.status == 200
         text = await r.text()
-    assert "pulse_deals_ingested_total 4.0" in text
+    assert "pulse_deals_ingested_total 6.0" in text
     assert 'pulse_nudges_sent_total{kind="cooling_started",to="dm"} 1.0' in text
     assert 'pulse_nudges_sent_total{kind="cooling_started",to="fallback_channel"} 1.0' in text
     assert "pulse_deal_to_nudge_seconds_count" in text
@@ -323,9 +362,8 @@ async def test_the_whole_process(running: Running) -> None:
     # -- the API is there, token-protected
     async with running.http.get(f"{running.base}/signals/top") as r:
         assert r.status == 401
-    headers = {"Authorization": f"Bearer {API_TOKEN}"}
     async with running.http.get(f"{running.base}/pulse/journal",
-                                params={"trader_id": str(ANN_ID)}, headers=headers) as r:
+                                params={"trader_id": str(ANN_ID)}, headers=auth_headers()) as r:
         assert r.status == 200 and (await r.json())["trader_id"] == ANN_ID
 
     # -- Discord goes away: 503 naming discord, while the rest stays healthy
