@@ -16,6 +16,7 @@ anyone else is indistinguishable from a missing one.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -199,12 +200,15 @@ async def setup_tags(engine: AsyncEngine, trader_id: int) -> list[str]:
 
 async def export_journal(engine: AsyncEngine, trader_id: int, fmt: ExportFormat) -> str:
     """The trader's entries as CSV, or entries and trades as one JSON document."""
+    if fmt not in ("csv", "json"):
+        raise JournalInputError([f"format: must be csv or json, got {fmt!r}"])
     entries = await list_journal_entries(engine, trader_id)
+    # Serialising thousands of rows is pure CPU: a worker thread keeps the loop (and
+    # the nudges it delivers) responsive meanwhile.
     if fmt == "csv":
-        return entries_to_csv(entries)
-    if fmt == "json":
-        return entries_to_json(trader_id, entries, await trader_trades(engine, trader_id))
-    raise JournalInputError([f"format: must be csv or json, got {fmt!r}"])
+        return await asyncio.to_thread(entries_to_csv, entries)
+    trades = await trader_trades(engine, trader_id)
+    return await asyncio.to_thread(entries_to_json, trader_id, entries, trades)
 
 
 # --------------------------------------------------------------------------- stats
@@ -305,17 +309,22 @@ async def journal_stats(
     if balance is None and flt.start is not None:
         balance = j.balance_before(flt.start)
     ex = await trade_excursions(engine, cfg, [r.trade for r in chosen])
-    stats = compute_stats(
-        chosen, start_balance=balance, open_count=count_open(j.records, flt), excursions=ex
-    )
     jc = cfg.journal
-    insights = find_insights(
-        chosen,
-        min_n=jc.insight_min_trades,
-        post_loss_window=timedelta(minutes=jc.post_loss_window_minutes),
-        high_confidence=jc.high_confidence,
-        currency=j.currency,
-    )
+
+    def figures() -> tuple[TradeStats, list[Insight]]:
+        stats = compute_stats(
+            chosen, start_balance=balance, open_count=count_open(j.records, flt), excursions=ex
+        )
+        insights = find_insights(
+            chosen,
+            min_n=jc.insight_min_trades,
+            post_loss_window=timedelta(minutes=jc.post_loss_window_minutes),
+            high_confidence=jc.high_confidence,
+            currency=j.currency,
+        )
+        return stats, insights
+
+    stats, insights = await asyncio.to_thread(figures)  # pure CPU, off the event loop
     return StatsReport(trader_id, flt, tz, j.currency, stats, insights, jc.insight_min_trades)
 
 
