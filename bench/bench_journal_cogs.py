@@ -55,10 +55,10 @@ def journal_data(n: int, seed: int = 11) -> tuple[list[Deal], list[JournalEntry]
         price = 1.1 + rnd.uniform(-0.05, 0.05)
         common = dict(volume=1.0, price=price, symbol=sym, position_id=pos, commission=-3.5)
         deals.append(Deal(ticket=2 * pos, order=2 * pos, time=t, type=side,
-                          entry=DealEntry.IN, **common))  # type: ignore[arg-type]
+                          entry=DealEntry.IN, **common))
         deals.append(Deal(ticket=2 * pos + 1, order=2 * pos + 1, time=t + timedelta(minutes=40),
                           type=other, entry=DealEntry.OUT, profit=round(rnd.gauss(10, 120), 2),
-                          **common))  # type: ignore[arg-type]
+                          **common))
         if rnd.random() < 0.7:
             entries.append(JournalEntry(
                 trader_id=TRADER, kind=JournalKind.PRE_TRADE, at=t - timedelta(minutes=1),
