@@ -44,6 +44,7 @@ from cogs._access import (
 )
 from pulse.journal.entries import JournalInputError
 from pulse.models import Driver, JournalEntry, JournalKind, Side, Trade
+from storage.repo_traders import accounts_for_trader
 
 __all__ = ["JournalCog", "PostTradeModal", "PreTradeModal", "ReflectButton"]
 
@@ -269,8 +270,6 @@ async def open_reflection(interaction: discord.Interaction, trade_id: str) -> No
 
 
 async def _currency(bot: discord.Client, trader_id: int) -> str:
-    from storage.repo_traders import accounts_for_trader
-
     accounts = await accounts_for_trader(engine_of(bot), trader_id)
     return accounts[0].currency if accounts else config_of(bot).system.currency
 
