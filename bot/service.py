@@ -603,7 +603,8 @@ class PulseService:
                     pending.outs.extend(s.kernel.process(ev))
                     s.dirty = True
             pending.outs.extend(s.kernel.process(ClockEvent(now)))
-            outs = list(pending.outs)
+            # Feed health nudges go to subscribers too (the outbox worker is woken by them).
+            outs = list(pending.outs) + [_nudge_out(n) for n in s.feed_nudges]
             await self._persist(s, pending, now)
         await self._notify(s.trader_id, outs)
         async with s.lock:
@@ -653,12 +654,16 @@ class PulseService:
     async def _flush_feed_only(self, s: TraderSession) -> None:
         """Feed nudges of a trader whose account is not known yet still reach the outbox."""
         nudges, s.feed_nudges = s.feed_nudges, []
+        done: list[OutEvent] = []
         for n in nudges:
             try:
                 await repo_outbox.enqueue_nudge(self.db, n)
             except Exception:
                 s.feed_nudges.append(n)
                 log.exception("trader %s: could not enqueue %s", s.trader_id, n.kind)
+            else:
+                done.append(_nudge_out(n))
+        await self._notify(s.trader_id, done)
 
     async def _persist(self, s: TraderSession, pending: _Pending,
                        at: datetime | None = None) -> bool:
@@ -987,6 +992,11 @@ def _lockouts_moved(s: TraderSession) -> bool:
                 lk.overridden_at is not None and known[1] is None):
             return True
     return False
+
+
+def _nudge_out(n: Nudge) -> NudgeOut:
+    return NudgeOut(at=n.at, kind=n.kind, severity=n.severity, text=n.text,
+                    dedupe_key=n.dedupe_key, trader_id=n.trader_id, data=dict(n.data))
 
 
 def _lockout_reason(lk: KernelLockout) -> str:

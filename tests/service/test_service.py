@@ -129,6 +129,9 @@ async def _outbox(svc: PulseService) -> list[Any]:
 async def test_one_outage_gives_exactly_one_feed_down_and_one_feed_restored(
     service: PulseService, fake: FakeMetaTrader5, clock: Clock
 ) -> None:
+    told: list[str] = []
+    service.on_out_events.append(
+        lambda _tid, outs: told.extend(o.kind for o in outs if isinstance(o, NudgeOut)))
     fake.fail_next(1, -10005)
     await service.poll_once()
     for _ in range(5):  # still backing off: no further feed_down
@@ -138,6 +141,7 @@ async def test_one_outage_gives_exactly_one_feed_down_and_one_feed_restored(
     await service.poll_once()
     await service.poll_once()
     assert await outbox_kinds(service) == {"feed_down": 1, "feed_restored": 1}
+    assert told == ["feed_down", "feed_restored"]  # subscribers (outbox wake-up) told too
 
 
 async def test_check_is_persisted_and_override_is_stored_journaled_and_clears_lockout(
