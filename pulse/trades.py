@@ -347,6 +347,7 @@ class TradeBook:
         return out
 
     def trade(self, trade_id: str) -> Trade | None:
+        """The current state of trade ``trade_id`` (None when unknown)."""
         return self._trades.get(trade_id)
 
     def take_changes(self) -> tuple[list[Trade], list[str]]:
@@ -365,9 +366,11 @@ class TradeBook:
         return sorted(self._trades.values(), key=_trade_key)
 
     def open_trades(self) -> list[Trade]:
+        """Trades with volume still open, in opening order."""
         return [t for t in self.trades() if t.close_time is None]
 
     def closed_trades(self) -> list[Trade]:
+        """Fully closed trades, in opening order."""
         return [t for t in self.trades() if t.close_time is not None]
 
     def cash_deals(self) -> list[Deal]:

@@ -106,6 +106,7 @@ class Lockout(_Record):
     cleared_at: AwareDatetime | None = None
 
     def active_at(self, t: datetime) -> bool:
+        """Whether the lockout blocks at ``t`` (started and not yet over or cleared)."""
         end = self.until if self.cleared_at is None else min(self.until, self.cleared_at)
         return self.started_at <= t < end
 
@@ -145,4 +146,5 @@ class CoachConsent(_Record):
 
     @property
     def active(self) -> bool:
+        """Whether the consent still holds (not revoked)."""
         return self.revoked_at is None

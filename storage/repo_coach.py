@@ -68,6 +68,7 @@ async def revoke_consent(
 
 
 async def active_consents(db: DB, trader_id: int) -> list[CoachConsent]:
+    """The trader's consents not revoked, oldest first."""
     q = sa.select(coach_consents).where((_c.trader_id == trader_id) & _c.revoked_at.is_(None))
     async with reading(db) as conn:
         rows = (await conn.execute(q.order_by(_c.granted_at, _c.id))).all()

@@ -86,6 +86,7 @@ async def load_deals(
 
 
 async def count_deals(db: DB, account_id: int) -> int:
+    """How many deals of the account are stored (cash deals included)."""
     q = sa.select(sa.func.count()).select_from(deals).where(deals.c.account_id == account_id)
     async with reading(db) as conn:
         return int((await conn.execute(q)).scalar_one())

@@ -58,6 +58,8 @@ async def update_journal_entry(db: DB, entry: JournalEntry) -> bool:
 
 
 async def get_journal_entry(db: DB, entry_id: int) -> JournalEntry | None:
+    """An entry by id, whoever owns it (callers acting for a trader use the owner-scoped
+    queries of storage.journal_queries)."""
     async with reading(db) as conn:
         q = sa.select(journal_entries).where(journal_entries.c.id == entry_id)
         row = (await conn.execute(q)).first()
@@ -115,6 +117,7 @@ async def add_verdict(
 
 
 async def get_verdict(db: DB, verdict_id: int) -> Verdict | None:
+    """A stored verdict by id."""
     async with reading(db) as conn:
         row = (await conn.execute(sa.select(verdicts).where(verdicts.c.id == verdict_id))).first()
     if row is None:

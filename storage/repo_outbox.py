@@ -125,6 +125,7 @@ async def mark_suppressed(db: DB, item_id: int, reason: str) -> bool:
 
 
 async def get_outbox_item(db: DB, item_id: int) -> OutboxItem | None:
+    """An outbox row by id."""
     async with reading(db) as conn:
         row = (await conn.execute(sa.select(nudge_outbox).where(_o.id == item_id))).first()
     return None if row is None else _item(row)
@@ -154,6 +155,7 @@ async def list_outbox(
 
 
 async def count_by_status(db: DB) -> dict[str, int]:
+    """Outbox rows per status (for metrics and health)."""
     q = sa.select(_o.status, sa.func.count()).group_by(_o.status)
     async with reading(db) as conn:
         rows = (await conn.execute(q)).all()

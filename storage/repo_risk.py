@@ -129,6 +129,7 @@ async def add_override(db: DB, override: OverrideRecord) -> OverrideRecord:
 async def list_overrides(
     db: DB, trader_id: int, *, since: datetime | None = None, until: datetime | None = None
 ) -> list[OverrideRecord]:
+    """A trader's overrides with ``since <= at < until``, oldest first."""
     c = overrides.c
     q = sa.select(overrides).where(c.trader_id == trader_id)
     q = between(q, c.at, since, until)
@@ -154,6 +155,7 @@ async def add_violation(db: DB, violation: Violation) -> int | None:
 async def list_violations(
     db: DB, account_id: int, *, since: datetime | None = None, until: datetime | None = None
 ) -> list[Violation]:
+    """An account's violations with ``since <= at < until``, oldest first."""
     c = violations.c
     q = sa.select(violations).where(c.account_id == account_id)
     q = between(q, c.at, since, until)

@@ -79,12 +79,14 @@ async def upsert_trader(
 
 
 async def get_trader(db: DB, trader_id: int) -> TraderRecord | None:
+    """A trader by Discord user id."""
     async with reading(db) as conn:
         row = (await conn.execute(sa.select(traders).where(traders.c.id == trader_id))).first()
     return None if row is None else _trader(row)
 
 
 async def list_traders(db: DB) -> list[TraderRecord]:
+    """Every stored trader, by id."""
     async with reading(db) as conn:
         rows = (await conn.execute(sa.select(traders).order_by(traders.c.id))).all()
     return [_trader(r) for r in rows]
@@ -132,12 +134,14 @@ async def ensure_account(
 
 
 async def get_account(db: DB, account_id: int) -> AccountRecord | None:
+    """An account by its row id."""
     async with reading(db) as conn:
         row = (await conn.execute(sa.select(accounts).where(accounts.c.id == account_id))).first()
     return None if row is None else _account(row)
 
 
 async def account_by_login(db: DB, login: int, server: str = "") -> AccountRecord | None:
+    """An account by MT5 login and server."""
     where = (accounts.c.login == login) & (accounts.c.server == server)
     async with reading(db) as conn:
         row = (await conn.execute(sa.select(accounts).where(where))).first()
@@ -145,6 +149,7 @@ async def account_by_login(db: DB, login: int, server: str = "") -> AccountRecor
 
 
 async def accounts_for_trader(db: DB, trader_id: int) -> list[AccountRecord]:
+    """The accounts linked to a trader, by id."""
     q = sa.select(accounts).where(accounts.c.trader_id == trader_id).order_by(accounts.c.id)
     async with reading(db) as conn:
         rows = (await conn.execute(q)).all()

@@ -61,6 +61,7 @@ class CalibrationReport:
     thinned: bool = False
 
     def to_json(self) -> dict[str, Any]:
+        """The ``pulse calibrate --json`` object."""
         return asdict(self)
 
     def lines(self) -> list[str]:

@@ -193,6 +193,7 @@ class ScoreSeries:
 
     @property
     def best(self) -> FloatArray:
+        """Per bar: the better side's score."""
         return np.maximum(self.long, self.short)
 
     def grade_codes(self) -> IntArray:
@@ -547,6 +548,7 @@ class AnalysisResult:
 
     @property
     def latest(self) -> ConfluenceResult:
+        """The explained score of the last bar."""
         return self.score_at(-1)
 
 

@@ -168,6 +168,7 @@ class EventArrays:
 
     @staticmethod
     def empty() -> EventArrays:
+        """No events (every array of length 0)."""
         e = np.empty(0, dtype=np.int64)
         return EventArrays(e, e, e, e, np.empty(0), np.empty(0), e)
 
@@ -187,6 +188,7 @@ class SMCResult:
 
     @cached_property
     def events(self) -> pd.DataFrame:
+        """The events as DESIGN.md section 6's frame (built once, on first use)."""
         return _to_frame(self.arrays, self.index)
 
     @cached_property

@@ -31,6 +31,9 @@ __all__ = ["Insight", "find_insights", "post_loss_ids", "strongest"]
 
 @dataclass(frozen=True)
 class Insight:
+    """A comparison of a group of trades with the rest (both with at least ``min_n``), as
+    figures and as one sentence that states n."""
+
     topic: str
     label: str
     group_n: int
@@ -48,6 +51,7 @@ class Insight:
 
     @property
     def kind(self) -> str:
+        """"strength" when the group wins more often than the rest, else "weakness"."""
         return "strength" if self.delta > 0 else "weakness"
 
     @property

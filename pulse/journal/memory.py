@@ -21,6 +21,8 @@ __all__ = ["SetupKey", "SetupMemory", "setup_key", "setup_memory", "setup_memory
 
 @dataclass(frozen=True)
 class SetupKey:
+    """What makes two trades "the same setup": symbol, normalised tag and side."""
+
     symbol: str
     tag: str
     side: Side
@@ -47,10 +49,12 @@ class SetupMemory:
 
     @property
     def success_week(self) -> float | None:
+        """Win share of this week's closed tries (None before any closed)."""
         return self.wins_week / self.closed_week if self.closed_week else None
 
     @property
     def success_all(self) -> float | None:
+        """Win share of all closed tries (None before any closed)."""
         return self.wins_all / self.closed_all if self.closed_all else None
 
     def text(self) -> str:

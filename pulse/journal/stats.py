@@ -89,18 +89,22 @@ class TradeRecord:
 
     @property
     def setup_tag(self) -> str | None:
+        """Setup tag of the linked pre-trade entry, if any."""
         return self.journal.pre.setup_tag if self.journal.pre else None
 
     @property
     def driver(self) -> Driver | None:
+        """Strategy or emotion, as the linked pre-trade entry says."""
         return self.journal.pre.driver if self.journal.pre else None
 
     @property
     def confidence(self) -> int | None:
+        """Confidence 1-10 of the linked pre-trade entry."""
         return self.journal.pre.confidence if self.journal.pre else None
 
     @property
     def overridden(self) -> bool:
+        """Whether the trade was taken over a soft block (an override is linked to it)."""
         return bool(self.journal.overrides)
 
 
@@ -148,6 +152,7 @@ class StatsFilter:
         return self.matches(r)
 
     def in_period(self, at: datetime) -> bool:
+        """Whether ``at`` falls in ``[start, end)`` (an open bound matches everything)."""
         return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
 
     def matches(self, r: TradeRecord) -> bool:

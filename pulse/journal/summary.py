@@ -47,6 +47,9 @@ class ChartData:
 
 @dataclass(frozen=True)
 class DailySummary:
+    """One trading day: figures, behaviour score and its deductions, rule hits, the text and
+    the chart data."""
+
     day: date
     start: datetime
     end: datetime
@@ -68,6 +71,8 @@ class DailySummary:
 
 @dataclass(frozen=True)
 class DayResult:
+    """One day of a weekly summary: trades and net P&L (percent of the balance before it)."""
+
     day: date
     weekday: str
     trades: int
@@ -77,6 +82,9 @@ class DayResult:
 
 @dataclass(frozen=True)
 class WeeklySummary:
+    """One week: statistics, per-day results, best/worst day, the strongest weakness and
+    strength among the insights, the text and the chart data."""
+
     start: datetime
     end: datetime
     stats: TradeStats

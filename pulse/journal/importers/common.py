@@ -236,12 +236,15 @@ class RowReader:
         self.decimal_comma = decimal_comma
 
     def text(self, name: str) -> str:
+        """The cell's text, stripped ('' when the column is absent)."""
         return self.cells.get(name, "").strip()
 
     def fail(self, name: str, message: str) -> None:
+        """Record a problem naming this row and the column's header as the file spells it."""
         self.problems.append(f"{self.where}, column '{self.labels.get(name, name)}': {message}")
 
     def time(self, name: str, server_tz: tzinfo) -> datetime | None:
+        """The cell as a UTC time (read in ``server_tz`` when it has no offset); None on error."""
         try:
             return parse_server_time(self.text(name), server_tz)
         except FieldProblem as exc:
@@ -249,6 +252,7 @@ class RowReader:
             return None
 
     def integer(self, name: str, default: int | None = None) -> int | None:
+        """The cell as a whole number (``default`` when empty); None on error."""
         t = self.text(name).replace(" ", "").replace("\u00a0", "")
         if not t and default is not None:
             return default
@@ -260,6 +264,8 @@ class RowReader:
     def number(
         self, name: str, empty: float | None = 0.0, *, negative: bool = True
     ) -> float | None:
+        """The cell as a number (``empty`` when blank, an error if ``empty`` is None); None on
+        error."""
         t = self.text(name)
         if not t:
             if empty is None:

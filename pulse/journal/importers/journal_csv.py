@@ -58,6 +58,8 @@ def entries_to_csv(entries: Iterable[JournalEntry]) -> str:
 def entries_to_json(
     trader_id: int, entries: Iterable[JournalEntry], trades: Sequence[Trade] = ()
 ) -> str:
+    """The journal's JSON export: entries and trades in one versioned document
+    (``format: pulse-journal``) a trader can keep or re-import."""
     doc = {
         "format": "pulse-journal",
         "version": 1,
