@@ -244,7 +244,8 @@ def status_embed(st: TraderStatus, *, name: str | None = None) -> discord.Embed:
 
 
 def verdict_embed(verdict: Verdict, *, currency: str = "USD",
-                  plan: BreakdownPlan | None = None, note: str | None = None) -> discord.Embed:
+                  plan: BreakdownPlan | None = None, note: str | None = None,
+                  score_line: str | None = None, ready: Sequence[Slice] = ()) -> discord.Embed:
     """``/risk check``: the headline, one line per rule that spoke, the request's risk,
     and the split suggestion when there is one."""
     action = verdict.action.value
@@ -268,7 +269,10 @@ def verdict_embed(verdict: Verdict, *, currency: str = "USD",
                         inline=False)
     if plan is not None and plan.slices:
         embed.add_field(name=f"Suggestion: split into {len(plan.slices)} entries",
-                        value=plan_text(plan), inline=False)
+                        value=plan_text(plan, ready), inline=False)
+        if score_line:
+            embed.add_field(name="Confluence now", value=truncate(score_line, 1024),
+                            inline=False)
     if note:
         embed.add_field(name="Note", value=truncate(note, 1024), inline=False)
     embed.timestamp = verdict.at

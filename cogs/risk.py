@@ -15,7 +15,7 @@ Everything private is ephemeral, and only the trader who asked can press the but
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -99,6 +99,16 @@ def score_line(svc: PulseService, symbol: str, side: Side) -> str | None:
     tf, r = found
     direction = "long" if side is Side.BUY else "short"
     return f"{symbol} {tf}: {side_score(r, side):.0f}/100 {direction} (best side: {r.summary})"
+
+
+def plan_score(svc: PulseService, plan: BreakdownPlan | None, symbol: str,
+               side: Side) -> dict[str, Any]:
+    """The verdict's "Confluence now" line and the plan's entries it unlocks."""
+    if plan is None:
+        return {}
+    found = best_score(svc, symbol)
+    return {"score_line": score_line(svc, symbol, side),
+            "ready": ready_slices(plan, found[1] if found else None, side)}
 
 
 class OverrideModal(discord.ui.Modal, title="Override a soft block"):
@@ -205,7 +215,8 @@ class VerdictView(OwnerView):
         view = VerdictView(self.cog, self.svc, self.owner_id, verdict, self.spec, plan,
                            self.currency)
         self.stop()
-        embed = verdict_embed(verdict, currency=self.currency, plan=plan, note=note)
+        embed = verdict_embed(verdict, currency=self.currency, plan=plan, note=note,
+                              **plan_score(self.svc, plan, req.symbol, req.side))
         if refused:
             embed.title = f"{embed.title} (override refused)"
         await interaction.response.edit_message(
@@ -261,7 +272,8 @@ class RiskCog(TradingCog, name="Risk"):
         st = svc.status(tid)
         plan = split_suggestion(svc.config, verdict, spec, st.balance)
         view = VerdictView(self, svc, tid, verdict, spec, plan, st.currency)
-        embed = verdict_embed(verdict, currency=st.currency, plan=plan)
+        embed = verdict_embed(verdict, currency=st.currency, plan=plan,
+                              **plan_score(svc, plan, name, trade_side))
         if view.children:
             await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
         else:

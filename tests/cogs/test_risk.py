@@ -307,3 +307,19 @@ async def test_break_after_consecutive_losses_is_a_hard_block(
     lockouts = field(only(inter), "Lockouts")
     assert "🛑 **Consecutive losses**: 26 min left" in lockouts
     assert "cannot be overridden" in lockouts
+
+
+async def test_verdict_shows_the_live_score_and_unlocked_entries(
+    bot: PulseBot, service: PulseService
+) -> None:
+    scores = await service.refresh_scores()
+    r = scores[("EURUSD", "H1")]
+    long_score = r.score if r.direction == "long" else r.opposite.score
+    msg = await check(bot)
+    line = field(msg, "Confluence now")
+    assert line.startswith(f"EURUSD H1: {long_score:.0f}/100 long")
+    plan = field(msg, "Suggestion: split into 5 entries")
+    gates = [60, 65, 70, 75, 80]
+    for k, gate in enumerate(gates, 1):
+        ready = f"{k}. 0.02 lots · 0.00% · confluence ≥ {gate} ✅ ready" in plan
+        assert ready == (long_score >= gate), (k, long_score, plan)
