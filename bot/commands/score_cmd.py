@@ -97,6 +97,12 @@ def run_score(args: argparse.Namespace) -> int:
             except Exception as exc:  # unknown zone, or a local time DST skips/repeats
                 return _problems("--at", [f"cannot read {args.at!r} as {args.tz} time ({exc});"
                                           " give an offset, e.g. 2024-01-31T13:00+01:00"])
+    chart: Path | None = args.chart
+    if chart is not None and (chart.is_dir() or not chart.parent.is_dir()):
+        # checked before scoring, so nothing is printed for a run that then fails
+        what = "is a directory" if chart.is_dir() else "its directory does not exist"
+        return _problems("--chart", [f"cannot write {chart}: {what} (give a file path in an "
+                                     "existing directory)"])
     scorer = ConfluenceScorer(cfg)
     try:
         result = scorer.analyze(bars, symbol, at)
@@ -116,7 +122,11 @@ def run_score(args: argparse.Namespace) -> int:
         except ImportError:
             print("--chart: charts are not available in this build", file=sys.stderr)
             return EXIT_FAILURE
-        render_analysis_chart(result, result.bars, args.chart)
+        try:
+            render_analysis_chart(result, result.bars, args.chart)
+        except OSError as exc:
+            return _problems("--chart", [f"cannot write {args.chart}: {exc.strerror or exc}"
+                                         " (give a file path in an existing directory)"])
         if not args.json:
             print(f"  chart written to {args.chart}")
     return EXIT_OK

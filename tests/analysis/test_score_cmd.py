@@ -133,3 +133,13 @@ def test_config_from_pulse_config_env(csv_file: Path, tmp_path: Path,
     cfg.write_text("analysis: {grade_hgh: 30}\n")
     assert main(["score", "--csv", str(csv_file)]) == 2
     assert "did you mean `grade_high`" in capsys.readouterr().err
+
+
+def test_chart_to_an_unwritable_path_exits_2(csv_file: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("bot.charts")
+    for bad in (tmp_path / "missing-dir" / "c.png", tmp_path):
+        assert main(["score", "--csv", str(csv_file), "--chart", str(bad)]) == 2
+        cap = capsys.readouterr()
+        assert cap.err.startswith(f"--chart: cannot write {bad}") and "Traceback" not in cap.err
+        assert cap.out == ""  # refused before scoring: no score printed for a failed run
