@@ -77,6 +77,10 @@ class ProcessView(Protocol):
     def scheduler(self) -> SummaryScheduler | None: ...
     @property
     def outbox(self) -> OutboxWorker | None: ...
+    @property
+    def poll_loop_running(self) -> bool | None:
+        """Is the service's poll loop alive (None: no service)?"""
+        ...
 
     def discord_status(self) -> tuple[bool, str]:
         """(connected, one line saying why or why not)."""
@@ -99,7 +103,8 @@ async def _database_check(engine: AsyncEngine | None) -> dict[str, Any]:
     return {"ok": True, "detail": "answering", "outbox": counts}
 
 
-def _feeds_check(service: PulseService | None, config: PulseConfig) -> dict[str, Any]:
+def _feeds_check(service: PulseService | None, config: PulseConfig,
+                 loop_running: bool | None) -> dict[str, Any]:
     if service is None:
         if config.traders:
             return {"ok": False, "detail": "the trading service is not running", "feeds": []}
@@ -113,6 +118,9 @@ def _feeds_check(service: PulseService | None, config: PulseConfig) -> dict[str,
             "last_error": st.last_error, "retry_at": st.retry_at.isoformat()
             if st.retry_at else None, "account_known": s.ready,
         })
+    if loop_running is False:
+        return {"ok": False, "detail": "the poll loop stopped: feeds are no longer polled "
+                "(see the log for why)", "feeds": feeds}
     down = [f for f in feeds if FeedHealth(f["health"]) in _FEED_FAILING]
     detail = "all feeds up" if not down else ", ".join(
         f"trader {f['trader_id']}: {f['feed']} {f['health']}"
@@ -144,7 +152,7 @@ async def health_report(view: ProcessView) -> dict[str, Any]:
     checks: dict[str, dict[str, Any]] = {
         "database": {k: v for k, v in db.items() if k != "outbox"},
         "discord": {"ok": connected, "detail": why},
-        "feeds": _feeds_check(view.service, view.config),
+        "feeds": _feeds_check(view.service, view.config, view.poll_loop_running),
         "scheduler": _scheduler_check(view.scheduler),
         "outbox": _outbox_check(view.outbox, db),
     }

@@ -194,6 +194,13 @@ class PulseProcess:
     async def _gateway_disconnected(self) -> None:
         self._gateway_up = False
 
+    @property
+    def poll_loop_running(self) -> bool | None:
+        """Is the service's poll loop alive (None when there is no service)?"""
+        if self.service is None:
+            return None
+        return self._run_task is not None and not self._run_task.done()
+
     def discord_status(self) -> tuple[bool, str]:
         """For /pulse/health: is the gateway connected right now?"""
         bot = self.bot

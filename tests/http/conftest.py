@@ -46,6 +46,7 @@ class View:
     outbox: OutboxWorker | None
     api_token: str | None = TOKEN
     connected: bool = True
+    poll_loop_running: bool | None = True
     feed: ReplayFeed | None = None
     bars: pd.DataFrame = field(default_factory=pd.DataFrame)
 

@@ -49,6 +49,12 @@ async def test_each_failing_check_makes_it_503_and_is_named(view: View,
     assert "IPC timeout" in body["checks"]["feeds"]["detail"]
     view.feed.health = FeedHealth.UP
 
+    view.poll_loop_running = False  # the service loop died: nothing is polled any more
+    body = await (r := await client.get("/pulse/health")).json()
+    assert r.status == 503 and body["failing"] == ["feeds"]
+    assert body["checks"]["feeds"]["detail"].startswith("the poll loop stopped")
+    view.poll_loop_running = True
+
     assert view.scheduler is not None and view.outbox is not None
     await view.scheduler.stop()
     await view.outbox.stop()
