@@ -158,6 +158,8 @@ FlagId = Literal["revenge", "overconfidence", "fatigue", "overtrading", "tilt"]
 NudgeKind = Literal[
     "daily_loss_warning",
     "daily_loss_hit",
+    "max_drawdown_warning",
+    "max_drawdown_hit",
     "last_trade",
     "max_trades_hit",
     "cooling_started",
