@@ -25,6 +25,7 @@ import csv
 import io
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -100,10 +101,41 @@ def _parse_times(values: Any, assume_tz: str, what: str) -> pd.DatetimeIndex:
         )
     if idx.tz is None:
         try:
-            idx = idx.tz_localize(assume_tz)
-        except Exception as exc:  # ambiguous/nonexistent local times
-            raise BarsError([f"{what}: cannot read times as {assume_tz}: {exc}"]) from None
+            zone = ZoneInfo(assume_tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise BarsError([f"{what}: unknown timezone {assume_tz!r} for naive times "
+                             "(use an IANA name such as Europe/Prague)"]) from None
+        try:
+            # the hour repeated when DST ends is told apart by the rows' order
+            idx = idx.tz_localize(zone, ambiguous="infer", nonexistent="NaT")
+        except Exception:  # not inferable (e.g. unsorted rows): such times become NaT
+            idx = idx.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
     return idx.tz_convert("UTC")
+
+
+def _index_of(df: pd.DataFrame, cols: dict[str, Any], assume_tz: str) -> pd.DatetimeIndex:
+    """The bars' times: explicit column, MT5 ``<DATE>``+``<TIME>``, or the frame's index."""
+    index: pd.DatetimeIndex
+    if "date" in cols and "time" in cols:
+        date_s: Any = df[cols["date"]].astype(str)
+        combined = date_s + " " + df[cols["time"]].astype(str)
+        index = _parse_times(combined, assume_tz, "columns date+time")
+    else:
+        tcol = next((cols[n] for n in _TIME_NAMES if n in cols), None)
+        if tcol is not None:
+            index = _parse_times(df[tcol], assume_tz, f"column {str(tcol)!r}")
+        elif isinstance(df.index, pd.DatetimeIndex) or not isinstance(df.index, pd.RangeIndex):
+            index = _parse_times(
+                df.index if isinstance(df.index, pd.DatetimeIndex) else df.index.to_series(),
+                assume_tz,
+                "index",
+            )
+        else:
+            raise BarsError(
+                ["no time column: name one time, date, datetime or timestamp "
+                 "(or give the frame a DatetimeIndex)"]
+            )
+    return index
 
 
 def normalize_bars(
@@ -129,27 +161,10 @@ def normalize_bars(
     if problems:
         raise BarsError(problems, source)
 
-    # time: explicit column, MT5 <DATE>+<TIME>, or the index
-    if "date" in cols and "time" in cols:
-        date_s: Any = df[cols["date"]].astype(str)
-        combined = date_s + " " + df[cols["time"]].astype(str)
-        index = _parse_times(combined, assume_tz, "columns date+time")
-    else:
-        tcol = next((cols[n] for n in _TIME_NAMES if n in cols), None)
-        if tcol is not None:
-            index = _parse_times(df[tcol], assume_tz, f"column {str(tcol)!r}")
-        elif isinstance(df.index, pd.DatetimeIndex) or not isinstance(df.index, pd.RangeIndex):
-            index = _parse_times(
-                df.index if isinstance(df.index, pd.DatetimeIndex) else df.index.to_series(),
-                assume_tz,
-                "index",
-            )
-        else:
-            raise BarsError(
-                ["no time column: name one time, date, datetime or timestamp "
-                 "(or give the frame a DatetimeIndex)"],
-                source,
-            )
+    try:
+        index = _index_of(df, cols, assume_tz)
+    except BarsError as exc:
+        raise BarsError(exc.problems, source) from None
 
     out = pd.DataFrame(index=index)
     for field, col in picked.items():
@@ -180,7 +195,14 @@ def normalize_bars(
         raise BarsError(["no row has four positive prices (open, high, low, close)"], source)
     if bad.any():
         repairs["dropped_bad_price_rows"] = int(bad.sum())
-        out = out.loc[~bad]
+    no_time = np.asarray(out.index.isna()) & ~bad
+    if no_time.any():
+        # local times that do not exist (DST start) or stay ambiguous (DST end, unsorted)
+        repairs["dropped_unreadable_local_times"] = int(no_time.sum())
+    if bad.any() or no_time.any():
+        out = out.loc[~(bad | no_time)]
+        if out.empty:
+            raise BarsError(["no row has a readable time and four positive prices"], source)
     if not out.index.is_monotonic_increasing:
         repairs["sorted"] = 1
         out = out.sort_index(kind="stable")

@@ -124,3 +124,32 @@ def test_a_price_column_without_numbers_is_named(tmp_path: Path) -> None:
     with pytest.raises(BarsError) as err:
         load_bars_csv(p)
     assert any("column 'open'" in line and "'1.O5'" in line for line in err.value.problems)
+
+
+def test_local_times_across_dst_changes(tmp_path: Path) -> None:
+    # a 24/7 symbol exported in local time repeats 02:00 when DST ends; the file used to
+    # be refused ("Cannot infer dst time"); the order of the rows tells the two apart
+    utc = pd.date_range("2017-10-28 20:00", periods=12, freq="h", tz="UTC")
+    local = utc.tz_convert("Europe/Prague").tz_localize(None)
+    assert local.duplicated().any()
+    rows = [f"{t:%Y-%m-%d %H:%M},1.0,1.2,0.9,1.1,10" for t in local]
+    p = write(tmp_path, "time,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    b = load_bars_csv(p, assume_tz="Europe/Prague")
+    assert list(b.index) == list(utc) and not b.attrs["repairs"]
+
+
+def test_time_problems_name_the_file(tmp_path: Path) -> None:
+    p = write(tmp_path, "time,open,high,low,close\n2024-01-02 10:00,1,2,0.5,1.5\n")
+    with pytest.raises(BarsError) as err:
+        load_bars_csv(p, assume_tz="Mars/Base")
+    assert err.value.source == str(p)
+    assert "unknown timezone 'Mars/Base'" in err.value.problems[0]
+
+
+def test_a_local_time_that_does_not_exist_is_dropped_and_counted(tmp_path: Path) -> None:
+    # 02:30 does not exist in Prague on 2017-03-26 (clocks jump from 02:00 to 03:00)
+    rows = ["2017-03-26 01:30", "2017-03-26 02:30", "2017-03-26 03:30"]
+    text = "time,open,high,low,close\n" + "".join(f"{t},1,2,0.5,1.5\n" for t in rows)
+    b = load_bars_csv(write(tmp_path, text), assume_tz="Europe/Prague")
+    assert [t.strftime("%H:%M") for t in b.index] == ["00:30", "01:30"]  # UTC
+    assert b.attrs["repairs"] == {"dropped_unreadable_local_times": 1}
