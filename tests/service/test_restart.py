@@ -235,3 +235,37 @@ async def test_a_crash_with_a_stale_saved_state_loses_nothing_and_repeats_nothin
         assert second.status(TRADER).trades_today == 1
     finally:
         await second.stop()
+
+
+async def test_the_days_loss_block_survives_a_restart_and_lifts_at_the_day_reset(
+    config: PulseConfig, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    first = make_service(config, fake, clock)
+    await first.start()
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100, volume=3.0)
+    clock.advance(minutes=1)
+    close_buy(fake, clock, 2, 100, profit=-3100.0, volume=3.0)  # > 3% of 100k
+    await first.poll_once()
+    assert (await outbox_kinds(first))["daily_loss_hit"] == 1
+    await first.stop()
+
+    clock.advance(hours=2)
+    second = make_service(config, fake, clock)
+    await second.start()
+    try:
+        v = await second.check(TRADER, request(clock))
+        assert not v.allowed and v.action is Action.HARD_BLOCK
+        assert "daily_loss" in [r.rule for r in v.rules if r.action is Action.HARD_BLOCK]
+        kinds = [lk.kind for lk in await repo_risk.list_lockouts(second.db, 1)]
+        assert "daily_block" in kinds and "cooling" in kinds
+        assert (await outbox_kinds(second))["daily_loss_hit"] == 1
+
+        clock.now = clock.now.replace(hour=23, minute=1)  # 00:01 in Prague: a new day
+        await second.poll_once()
+        v2 = await second.check(TRADER, request(clock))
+        assert v2.allowed
+        st = second.status(TRADER)
+        assert st.trades_today == 0 and st.lockouts == () and st.day_pnl == 0.0
+    finally:
+        await second.stop()

@@ -417,3 +417,24 @@ async def test_a_fill_stamped_by_a_broker_clock_ahead_of_ours_counts_once(
     assert st.balance == pytest.approx(98_500.0) and st.day_pnl == pytest.approx(-1500.0)
     kinds = await outbox_kinds(service)
     assert "daily_loss_hit" not in kinds and "daily_loss_warning" not in kinds
+
+
+async def test_the_day_end_summary_reaches_subscribers_and_the_count_resets(
+    service: PulseService, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    from pulse.kernel import SummaryOut
+
+    summaries: list[SummaryOut] = []
+    service.on_out_events.append(
+        lambda _tid, outs: summaries.extend(o for o in outs if isinstance(o, SummaryOut)))
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100)
+    clock.advance(minutes=1)
+    close_buy(fake, clock, 2, 100, profit=250.0)
+    await service.poll_once()
+    assert service.status(TRADER).trades_today == 1
+    clock.now = clock.now.replace(hour=23, minute=0, second=5)  # just after midnight, Prague
+    await service.poll_once()
+    (summary,) = summaries
+    assert summary.trades == 1 and summary.wins == 1 and summary.net == pytest.approx(250.0)
+    assert service.status(TRADER).trades_today == 0
