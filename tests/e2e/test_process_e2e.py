@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +32,7 @@ from bot.feeds.replay import ReplayFeed
 from bot.scheduler import daily_job_id
 from bot.wiring import PulseProcess, build_feeds
 from pulse.config import ConfigError, PulseConfig, Secrets, parse_config
+from storage import current_revision, open_database
 from storage.repo_coach import active_consents, grant_consent
 from storage.repo_outbox import list_outbox
 from tests.e2e.test_bot_e2e import COMMANDS_PUT, EXPECTED_COMMANDS
@@ -41,6 +46,7 @@ from tests.fakes.discord_server import (
     FakeDiscord,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 WAIT = 10.0
 EPHEMERAL = 64
 API_TOKEN = "e2e-api-token"
@@ -463,3 +469,63 @@ def test_build_feeds_names_each_bad_trader() -> None:
     text = "\n".join(exc.value.problems)
     assert "traders (1, 2): the MetaTrader5 package holds one terminal" in text
     assert "traders[2] (3).feed: 'replay'" in text
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_pulse_run_process_serves_health_and_metrics(tmp_path: Path) -> None:
+    """`pulse run` as a real OS process: migrated database, HTTP up, SIGTERM exits 0."""
+    token = "run-e2e.SECRET-token-42"
+    port = free_port()
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"storage: {{url: 'sqlite+aiosqlite:///{tmp_path / 'pulse.db'}'}}\n"
+                   f"monitoring: {{host: 127.0.0.1, port: {port}}}\n")
+    async with FakeDiscord(token=token) as fake:
+        env = {**os.environ, "DISCORD_TOKEN": token, "PULSE_API_TOKEN": API_TOKEN,
+               "PULSE_DISCORD_API_BASE": fake.api_base,
+               "PULSE_DISCORD_GATEWAY": fake.gateway_url, "PYTHONPATH": str(ROOT)}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", "--config", str(cfg), cwd=tmp_path,
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            await fake.wait_for_frame(2, timeout=30)  # IDENTIFY: storage, HTTP, sync done
+            base = f"http://127.0.0.1:{port}"
+            async with aiohttp.ClientSession() as http:
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + WAIT
+                while True:  # READY lands just after IDENTIFY
+                    async with http.get(f"{base}/pulse/health") as r:
+                        code, body = r.status, await r.json()
+                    if code == 200 or loop.time() > deadline:
+                        break
+                    await asyncio.sleep(0.05)
+                assert code == 200, body
+                assert body["checks"]["feeds"]["detail"] == "no traders configured"
+                assert body["checks"]["scheduler"]["ok"] and body["checks"]["outbox"]["ok"]
+                async with http.get(f"{base}/metrics") as r:
+                    assert r.status == 200 and "pulse_outbox_pending 0.0" in await r.text()
+                async with http.get(f"{base}/signals/top") as r:
+                    assert r.status == 401
+                async with http.get(f"{base}/signals/top", headers=auth_headers()) as r:
+                    assert r.status == 503  # authorised, but no traders: no service
+            proc.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(proc.communicate(), timeout=20)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    log = err.decode()
+    assert proc.returncode == 0, log
+    assert "Traceback" not in log
+    for secret in (token, API_TOKEN):
+        assert secret not in log and secret not in out.decode()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'pulse.db'}"
+    engine = await open_database(url, migrate=False)
+    try:
+        assert await current_revision(url, engine=engine) is not None  # migrated
+    finally:
+        await engine.dispose()
