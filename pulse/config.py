@@ -215,9 +215,22 @@ class ConfluenceWeights(Weights):
 
     per_symbol: dict[str, Weights] = Field(default_factory=dict)
 
+    @field_validator("per_symbol")
+    @classmethod
+    def _one_entry_per_symbol(cls, v: dict[str, Weights]) -> dict[str, Weights]:
+        seen: dict[str, str] = {}
+        for name in v:
+            other = seen.setdefault(name.upper(), name)
+            if other != name:
+                raise ValueError(f"{other!r} and {name!r} name the same symbol; keep one")
+        return v
+
     def for_symbol(self, symbol: str | None) -> tuple[float, float, float]:
-        """Normalised (smc, wyckoff, technical) weights for ``symbol``."""
-        w: Weights = self.per_symbol.get(symbol or "", self)
+        """Normalised (smc, wyckoff, technical) weights for ``symbol`` (any case)."""
+        w: Weights = self
+        if symbol and self.per_symbol:
+            key = symbol.upper()
+            w = next((x for k, x in self.per_symbol.items() if k.upper() == key), self)
         total = w.smc + w.wyckoff + w.technical
         return (w.smc / total, w.wyckoff / total, w.technical / total)
 

@@ -254,3 +254,19 @@ def test_utf16_config_from_windows_notepad_is_read(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_config(p)
     assert exc.value.problems == ["risk_limits.max_trades_per_day: must be >= 1, got 0"]
+
+
+def test_per_symbol_weights_match_the_symbol_in_any_case() -> None:
+    # "xauusd:" in config.yaml used to be silently ignored for the XAUUSD feed
+    cfg = parse_config(
+        {"confluence_weights": {"per_symbol": {"xauusd": {"smc": 2, "wyckoff": 1, "technical": 1}}}}
+    )
+    assert cfg.confluence_weights.for_symbol("XAUUSD") == pytest.approx((0.5, 0.25, 0.25))
+
+
+def test_per_symbol_weights_listed_twice_in_different_case_are_an_error() -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_config({"confluence_weights": {"per_symbol": {"XAUUSD": {"smc": 1},
+                                                            "xauusd": {"smc": 2}}}})
+    assert any("confluence_weights.per_symbol" in p and "XAUUSD" in p
+               for p in exc.value.problems), exc.value.problems
