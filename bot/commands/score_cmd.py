@@ -20,17 +20,18 @@ from bot.commands.config_cmd import config_of
 from pulse.analysis.bars import BarsError, load_bars_csv
 from pulse.analysis.calibrate import calibrate
 from pulse.analysis.confluence import ConfluenceScorer, analyze
-from pulse.config import PulseConfig
+from pulse.config import TIMEFRAMES, PulseConfig
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 MIN_BARS_ADVISED = 100
+SYMBOL_HELP = "symbol for per-symbol weights (default: file name less any _H1-style suffix)"
 CONFIG_HELP = "config file (default: $PULSE_CONFIG, else ./config.yaml, else the defaults)"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("score", help="confluence score of the last bar of an OHLCV CSV")
     p.add_argument("--csv", required=True, type=Path, help="OHLCV CSV (time, open, high, ...)")
-    p.add_argument("--symbol", help="symbol name for per-symbol weights (default: file name)")
+    p.add_argument("--symbol", help=SYMBOL_HELP)
     p.add_argument("--at", help="score the last bar at or before this time (without an "
                    "offset: in --tz, like the file's times)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -42,13 +43,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = sub.add_parser("calibrate", help="how each confluence grade did on an OHLCV CSV")
     c.add_argument("--csv", required=True, type=Path, help="OHLCV CSV")
     c.add_argument("--horizon", type=int, default=10, help="bars ahead to measure (10)")
-    c.add_argument("--symbol", help="symbol name for per-symbol weights (default: file name)")
+    c.add_argument("--symbol", help=SYMBOL_HELP)
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("--thin", action="store_true",
                    help="count each grade once per horizon (non-overlapping forward windows)")
     c.add_argument("--config", type=Path, help=CONFIG_HELP)
     c.add_argument("--tz", default="UTC", help="timezone of naive times in the CSV")
     c.set_defaults(func=run_calibrate)
+
+
+def symbol_of(path: Path) -> str:
+    """The symbol a bars file is named after: ``EURUSD_H1.csv`` -> ``EURUSD`` (a trailing
+    MT5 timeframe after ``_``, ``-`` or a space is dropped), else the file's stem."""
+    stem = path.stem
+    head, sep, tail = stem.replace("-", "_").replace(" ", "_").rpartition("_")
+    if sep and head and tail.upper() in TIMEFRAMES:
+        return stem[: len(head)]
+    return stem
 
 
 def _problems(source: str, problems: list[str]) -> int:
@@ -81,7 +92,7 @@ def run_score(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     cfg, bars = loaded
-    symbol = args.symbol or args.csv.stem
+    symbol = args.symbol or symbol_of(args.csv)
     at = None
     if args.at is not None:
         try:
@@ -142,7 +153,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if len(bars) <= args.horizon:
         return _problems(str(args.csv), [f"{len(bars)} bars: need more than the horizon "
                                          f"({args.horizon}) to measure forward moves"])
-    result = analyze(bars, cfg, args.symbol or args.csv.stem)
+    result = analyze(bars, cfg, args.symbol or symbol_of(args.csv))
     report = calibrate(result, args.horizon, thin=args.thin)
     if args.json:
         print(json.dumps(report.to_json()))

@@ -143,3 +143,21 @@ def test_chart_to_an_unwritable_path_exits_2(csv_file: Path, tmp_path: Path,
         cap = capsys.readouterr()
         assert cap.err.startswith(f"--chart: cannot write {bad}") and "Traceback" not in cap.err
         assert cap.out == ""  # refused before scoring: no score printed for a failed run
+
+
+def test_symbol_from_a_file_name_with_a_timeframe(csv_file: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # "EURUSD_H1.csv" (MT5's own export name is "EURUSD_H1.csv" too) is EURUSD, so its
+    # per-symbol weights apply
+    p = tmp_path / "EURUSD_H1.csv"
+    p.write_bytes(csv_file.read_bytes())
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("confluence_weights:\n  per_symbol:\n"
+                   "    EURUSD: {smc: 1, wyckoff: 0, technical: 0}\n")
+    for cmd in (["score", "--json"], ["calibrate", "--json", "--horizon", "5"]):
+        assert main([*cmd, "--csv", str(p), "--config", str(cfg)]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["symbol"] == "EURUSD"
+    assert main(["score", "--json", "--csv", str(p), "--config", str(cfg)]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["score"] == res["components"]["smc"]
