@@ -226,6 +226,7 @@ class TraderSession:
     unsaved: _Pending = field(default_factory=_Pending)
     feed_nudges: list[Nudge] = field(default_factory=list)
     last_balance: float | None = None
+    timezone: str | None = None
     last_deal_at: datetime | None = None
     last_equity: float | None = None
     last_verdict_id: int | None = None
@@ -382,8 +383,15 @@ class PulseService:
     async def _identify_account(self, s: TraderSession) -> AccountRecord | None:
         t = s.trader
         now = s.clock()
-        await repo_traders.upsert_trader(self.db, t.discord_user_id, at=now,
-                                         name=t.name or None, timezone=t.timezone)
+        known_trader = await repo_traders.get_trader(self.db, t.discord_user_id)
+        if known_trader is None:
+            # Only a new trader takes the config's name and timezone: /settings owns them
+            # afterwards, and a restart must not undo the trader's choice.
+            await repo_traders.upsert_trader(self.db, t.discord_user_id, at=now,
+                                             name=t.name or None, timezone=t.timezone)
+            s.timezone = t.timezone
+        else:
+            s.timezone = known_trader.timezone
         try:
             snap = await s.feed.account()
         except FeedError as e:
@@ -406,7 +414,7 @@ class PulseService:
         return {
             "symbols": dict(self.symbols),
             "initial_balance": initial,
-            "trader_tz": s.trader.timezone,
+            "trader_tz": s.timezone or s.trader.timezone,
             "currency": account.currency,
             "trader_id": s.trader_id,
         }

@@ -269,3 +269,24 @@ async def test_the_days_loss_block_survives_a_restart_and_lifts_at_the_day_reset
         assert st.trades_today == 0 and st.lockouts == () and st.day_pnl == 0.0
     finally:
         await second.stop()
+
+
+async def test_a_restart_keeps_the_timezone_the_trader_chose(
+    config: PulseConfig, fake: FakeMetaTrader5, clock: Clock
+) -> None:
+    from storage import repo_traders
+
+    first = make_service(config, fake, clock)
+    await first.start()
+    rec = await repo_traders.get_trader(first.db, TRADER)
+    assert rec is not None and rec.timezone == "Europe/Prague" and rec.name == "Ana"
+    await repo_traders.upsert_trader(first.db, TRADER, at=clock.now, timezone="Asia/Tokyo")
+    await first.stop()
+    second = make_service(config, fake, clock)
+    await second.start()
+    try:
+        rec = await repo_traders.get_trader(second.db, TRADER)
+        assert rec is not None and rec.timezone == "Asia/Tokyo"
+        assert second.kernel(TRADER).tz.key == "Asia/Tokyo"  # fatigue hours follow it
+    finally:
+        await second.stop()
