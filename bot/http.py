@@ -308,9 +308,9 @@ async def handle_risk(request: web.Request) -> web.Response:
         body = RiskBody.model_validate(data)
     except ValidationError as exc:
         return _problem(400, "bad request body", validation_problems(exc, RiskBody))
-    if body.time is not None and body.time.tzinfo is None:
-        return _problem(400, "bad request body",
-                        ["time: needs a timezone, e.g. 2026-03-02T09:00:00+01:00"])
+    problems = _request_problems(body)
+    if problems:
+        return _problem(400, "bad request body", problems)
     session = svc.sessions.get(body.trader_id)
     if session is None:
         return _problem(404, f"trader_id: {body.trader_id} is not a configured trader")
@@ -325,6 +325,31 @@ async def handle_risk(request: web.Request) -> web.Response:
     except ServiceError as exc:
         return _problem(409, str(exc))
     return _json(200, verdict.model_dump(mode="json"))
+
+
+def _request_problems(body: RiskBody) -> list[str]:
+    """Typos, not verdicts: a bad symbol name, a naive time, a stop or target on the
+    wrong side of the price (the same refusals ``/risk check`` gives)."""
+    problems: list[str] = []
+    try:
+        check_symbol_syntax(body.symbol)
+    except (FeedError, ValueError):
+        problems.append(f"symbol: {body.symbol!r} is not a symbol name; use the name as MT5 "
+                        "shows it, e.g. EURUSD")
+    if body.time is not None and body.time.tzinfo is None:
+        problems.append("time: needs a timezone, e.g. 2026-03-02T09:00:00+01:00")
+    buy = body.side is Side.BUY
+    if body.sl is not None and body.sl > 0 and (body.sl >= body.price if buy
+                                                  else body.sl <= body.price):
+        where = "below" if buy else "above"
+        problems.append(f"sl: {body.sl:g} is not {where} the {body.side.value} price "
+                        f"{body.price:g}; a {body.side.value}'s stop goes {where} the entry")
+    if body.tp is not None and body.tp > 0 and (body.tp <= body.price if buy
+                                                  else body.tp >= body.price):
+        where = "above" if buy else "below"
+        problems.append(f"tp: {body.tp:g} is not {where} the {body.side.value} price "
+                        f"{body.price:g}; a {body.side.value}'s target goes {where} the entry")
+    return problems
 
 
 async def handle_journal(request: web.Request) -> web.Response:

@@ -119,6 +119,17 @@ async def test_risk_bad_input_names_the_field(client: Client) -> None:
                                                "time": "2026-03-02T09:00:00"},
                           headers=auth())
     assert r.status == 400 and (await r.json())["problems"][0].startswith("time")
+    # typos are refused before the kernel sees them (nothing is recorded)
+    r = await client.post("/pulse/risk", json={"trader_id": TRADER, "symbol": "EUR'USD",
+                                               "side": "buy", "volume": 1, "price": 1.1,
+                                               "sl": 1.2, "tp": 1.0}, headers=auth())
+    problems = (await r.json())["problems"]
+    assert r.status == 400 and [p.split(":")[0] for p in problems] == ["symbol", "sl", "tp"]
+    assert "is not below the buy price" in problems[1]
+    r = await client.post("/pulse/risk", json={"trader_id": TRADER, "symbol": "EURUSD",
+                                               "side": "sell", "volume": 1, "price": 1.1,
+                                               "sl": 1.05}, headers=auth())
+    assert r.status == 400 and "is not above the sell price" in (await r.json())["problems"][0]
 
 
 # --------------------------------------------------------------------------- score, signals
