@@ -61,6 +61,11 @@ def test_semicolon_decimal_comma_and_inferred_positions():
         (";0,5;1,08800;", ";-0,5;1,08800;", "line 4, column 'volume': must not be negative"),
         ("price;", "prize;", "line 1: unknown column 'prize'"),
         ("time;ticket", "when;ticket", "line 1: unknown column 'when'"),
+        # values that used to pass the parser and then crash storage or the trade builder
+        (";12;sell;", ";99999999999999999999;sell;", "line 3, column 'ticket': 9999999999999"),
+        ("0,5;1,08700", "1e400;1,08700", "line 3, column 'volume': '1e400' is not a number"),
+        ("0,5;1,08700", "0;1,08700", "line 3, column 'volume': a sell deal needs a volume above 0"),
+        ("0,5;1,08700", "0,5;0", "line 3, column 'price': a sell deal needs a price above 0"),
     ],
 )
 def test_malformed_csv_names_line_and_column(old, new, expected):

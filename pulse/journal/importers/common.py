@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 MAX_PROBLEMS = 50
+MAX_ID = 2**63 - 1  # MT5 tickets and ids are 64-bit; storage keeps them as BIGINT
 
 
 class FieldProblem(ValueError):
@@ -146,7 +148,10 @@ def parse_number(text: str, *, decimal_comma: bool | None = None) -> float:
             s = s.replace(",", ".")
     if not _NUM.match(s):
         raise FieldProblem(f"{raw!r} is not a number")
-    return float(s)
+    value = float(s)
+    if not math.isfinite(value):  # "1e400" overflows to infinity
+        raise FieldProblem(f"{raw!r} is not a number (too large)")
+    return value
 
 
 _TIME_FORMATS = ("%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
@@ -258,6 +263,9 @@ class RowReader:
             return default
         if not t.isdigit():
             self.fail(name, f"{self.text(name)!r} is not a whole number")
+            return None
+        if len(t) > 18 and int(t) > MAX_ID:
+            self.fail(name, f"{t} is too large for an MT5 ticket or id (at most {MAX_ID})")
             return None
         return int(t)
 

@@ -261,6 +261,12 @@ def deal_from_row(
     need = None if is_trade else 0.0
     volume = rd.number("volume", need, negative=False)
     price = rd.number("price", need, negative=False)
+    if is_trade:
+        # a trade deal without volume or price would build an empty or priceless trade
+        if volume == 0:
+            rd.fail("volume", f"a {type_txt} deal needs a volume above 0")
+        if price == 0:
+            rd.fail("price", f"a {type_txt} deal needs a price above 0")
     order = rd.integer("order", 0)
     position = rd.integer(position_col, 0) if position_col else 0
     money = {k: rd.number(k) for k in ("commission", "fee", "swap", "profit")}
