@@ -135,3 +135,14 @@ def test_format_detected_when_the_head_cuts_a_character_in_two():
 def test_binary_data_is_a_statement_error():
     with pytest.raises(StatementError, match="not a text file"):
         parse_deals_csv(bytes(range(256)) * 4)
+
+
+def test_own_csv_refuses_an_id_storage_cannot_hold():
+    # a 23-digit verdict id passed validation and then crashed SQLite with an OverflowError
+    text = (FIXTURES / "week_journal.csv").read_text()
+    header = text.splitlines()[0]
+    row = ",42,note,2017-04-24T07:58:05+00:00,hello,,,,,,,,,,,99999999999999999999999,"
+    with pytest.raises(StatementError) as exc:
+        parse_journal_csv(f"{header}\n{row}\n", 42)
+    assert exc.value.problems[0].startswith("line 2, column 'verdict_id': ")
+    assert "too large" in exc.value.problems[0]

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pulse.journal.importers.common import StatementError, decode_text
+from pulse.journal.importers.common import MAX_ID, StatementError, decode_text
 from pulse.models import JournalEntry, Trade
 
 __all__ = [
@@ -104,13 +104,20 @@ def parse_journal_csv(data: bytes | str, trader_id: int) -> list[JournalEntry]:
             continue
         data_row["trader_id"] = trader_id
         try:
-            out.append(JournalEntry.model_validate(data_row))
+            entry = JournalEntry.model_validate(data_row)
         except ValidationError as exc:
             for e in exc.errors():
                 col = ".".join(str(p) for p in e["loc"])
                 problems.append(
                     f"line {lineno}, column {col!r}: {e['msg']} (got {e.get('input')!r})"
                 )
+            continue
+        big = [k for k, v in entry if isinstance(v, int) and abs(v) > MAX_ID]
+        for k in big:
+            problems.append(f"line {lineno}, column {k!r}: {getattr(entry, k)} is too large "
+                            f"for an id (at most {MAX_ID})")
+        if not big:
+            out.append(entry)
     if problems:
         raise StatementError(problems, "journal csv")
     return out
