@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pulse.config import PulseConfig
@@ -58,6 +59,13 @@ def run_db(
         return EXIT_BAD_INPUT, None
     except StorageError as e:
         print(f"{prog}: {e}", file=sys.stderr)
+        return EXIT_FAILURE, None
+    except (SQLAlchemyError, OverflowError) as e:
+        # a database failure the repositories did not anticipate: one line, never a
+        # traceback; the transaction it happened in was rolled back
+        reason = getattr(e, "orig", None) or e
+        print(f"{prog}: storage: {type(e).__name__}: {reason} (nothing of the failed "
+              "step was stored)", file=sys.stderr)
         return EXIT_FAILURE, None
 
 

@@ -194,3 +194,20 @@ def test_binary_file_is_refused_without_traceback(db, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not a text file" in err and "Traceback" not in err
     assert snapshot(db, 7) is None
+
+
+def test_an_unexpected_database_error_is_one_line_not_a_traceback(db, monkeypatch, capsys):
+    import sqlalchemy.exc
+
+    import bot.commands.import_cmd as import_cmd
+
+    async def broken(conn, account_id, deals):
+        raise sqlalchemy.exc.OperationalError("INSERT ...", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(import_cmd, "insert_deals", broken)
+    args = ["import", str(FIXTURES / "mt5_hedge_report.html"), "--trader", "42", "--url", db]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "disk I/O error" in err[0] and err[0].startswith("pulse import: ")
+    snap = snapshot(db, 5012345)
+    assert snap is None or snap[1] == 0  # the failed transaction stored no deal
