@@ -133,7 +133,8 @@ async def run(round_trips: int, poll: float, db: Path) -> None:
                              volume=0.1, price=1.1)
                 await wait_for(lambda t=ticket: t in returned, f"entry {ticket} polled")
                 balance += 12.0
-                mt5.account.update(balance=balance, equity=balance)
+                account: dict[str, Any] = mt5.account
+                account.update(balance=balance, equity=balance)
                 before = len(fake.prompt_arrivals)
                 written = time.perf_counter()
                 mt5.add_deal(ticket + 1, real_clock(), type=1, entry=1, position_id=ticket,
