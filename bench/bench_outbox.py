@@ -45,7 +45,7 @@ T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # 11:00 in Prague: no quiet hours
 
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 async def main(n: int) -> None:
