@@ -187,6 +187,9 @@ class RiskEnforcer:
             s.day_start_balance = s.balance
             s.day_start_equity = self.equity
             s.deposits_today = 0.0
+            s.booked_today = 0.0
+            s.anchor_confirmed = s.balance_confirmed
+            s.anchor_at = None
             s.entries_today = 0
             s.daily_warned = False
             s.daily_block = None
@@ -208,20 +211,58 @@ class RiskEnforcer:
         s.floating = equity - balance
         s.snapshot_at = at
         s.snapshot_positions = sorted(open_positions)
-        if s.day_start_balance is None:
-            s.day_start_balance = balance
-            s.day_start_equity = equity
+        s.balance_confirmed = True
+        if not s.anchor_confirmed:
+            self._reanchor(balance, equity, at)
         self._peaks()
         return self._limits_crossed(at)
+
+    def _reanchor(self, balance: float, equity: float, at: datetime) -> None:
+        """The day's first snapshot when the anchors rest on a guess (no snapshot yet, or
+        the constructor's ``initial_balance``, which a restarted service sets to the balance
+        *now*): the day started at this balance less what the day booked and paid in.
+
+        Both anchors move by the same amount, so a floating P&L assumed at the day's start
+        stays; with no anchor at all the snapshot's floating is taken as the start's.
+        """
+        s = self.state
+        start = balance - s.booked_today - s.deposits_today
+        if s.day_start_balance is None:
+            s.day_start_equity = start + (equity - balance)
+        else:
+            shift = start - s.day_start_balance
+            base_eq = s.day_start_equity if s.day_start_equity is not None else s.day_start_balance
+            s.day_start_equity = base_eq + shift
+        s.day_start_balance = start
+        s.anchor_confirmed = True
+        s.anchor_at = at
+
+    def _book(self, deal: Deal, deposit: bool) -> bool:
+        """Count a balance-moving deal in the day's cash or booked P&L; True when the
+        latest snapshot already holds it (its money must not be added again).
+
+        A deal the anchoring snapshot held moves the anchors too: the snapshot's balance
+        had it, but it belongs to the day, not to the day's start."""
+        s = self.state
+        net = deal.net
+        if s.day_start is not None and deal.time >= s.day_start:
+            if deposit:
+                s.deposits_today += net
+            else:
+                s.booked_today += net
+            if s.anchor_at is not None and deal.time <= s.anchor_at:
+                if s.day_start_balance is not None:
+                    s.day_start_balance -= net
+                if s.day_start_equity is not None:
+                    s.day_start_equity -= net
+        return s.snapshot_at is not None and deal.time <= s.snapshot_at
 
     def on_cash(self, deal: Deal) -> list[RiskChange]:
         """A balance/credit/fee deal: moves the balance; deposits don't count as P&L."""
         s = self.state
-        if s.snapshot_at is not None and deal.time <= s.snapshot_at:
-            return []  # already inside the snapshot's balance
+        if self._book(deal, deal.type in _DEPOSIT_TYPES):
+            return self._limits_crossed(deal.time)  # already in the snapshot's balance
         s.balance = (s.balance or 0.0) + deal.net
-        if deal.type in _DEPOSIT_TYPES and s.day_start is not None and deal.time >= s.day_start:
-            s.deposits_today += deal.net
         self._peaks()
         return self._limits_crossed(deal.time)
 
@@ -232,9 +273,9 @@ class RiskEnforcer:
         latest snapshot is already in its balance and equity; only the set of positions the
         snapshot saw is brought up to date (as if the deal had come first)."""
         s = self.state
-        if s.snapshot_at is not None and deal.time <= s.snapshot_at:
+        if self._book(deal, False):
             s.snapshot_positions = sorted(open_positions)
-            return []
+            return self._limits_crossed(deal.time)
         s.balance = (s.balance or 0.0) + deal.net
         if not open_positions:
             s.floating = 0.0
@@ -266,7 +307,13 @@ class RiskEnforcer:
         mode = lim.daily_loss_anchor
         anchor = (s.day_start_balance if mode == "balance" else start_eq if mode == "equity"
                   else max(s.day_start_balance, start_eq))
-        base = anchor if lim.daily_loss_base == "day_start" else (s.initial_balance or anchor)
+        # The anchor excludes the day's cash, and so does a ``day_start`` base (a deposit
+        # buys no extra loss room); an account funded today (nothing at its start) takes
+        # what was paid in as its base, or the limit would be 0.
+        if lim.daily_loss_base == "day_start":
+            base = anchor if anchor > 0 else anchor + s.deposits_today
+        else:
+            base = s.initial_balance or anchor
         limit = base * lim.daily_loss_percent / 100.0
         if lim.daily_loss_limit is not None:
             limit = min(limit, lim.daily_loss_limit)

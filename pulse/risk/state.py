@@ -61,6 +61,13 @@ class RiskState:
     A plain dataclass, not a pydantic model: it is written on every fill and snapshot, and
     pydantic's attribute hook would cost more than the rules. Validation and JSON go
     through a pydantic ``TypeAdapter`` (``model_dump`` / ``model_validate`` below).
+
+    Day anchors exclude cash: ``deposits_today`` (deposits, withdrawals, credit, bonus) and
+    ``booked_today`` (realised trade net, commissions, charges) count every such deal of
+    the day, also one a snapshot already held. ``balance_confirmed``: a snapshot has been
+    seen, so ``balance`` is the broker's, not a guess. ``anchor_confirmed``: the day's
+    anchors rest on such a balance; until then the day's first snapshot re-derives them
+    (``anchor_at`` = that snapshot's time, so a later-arriving deal it held moves them).
     """
 
     day: date | None = None
@@ -74,6 +81,10 @@ class RiskState:
     day_start_balance: float | None = None
     day_start_equity: float | None = None
     deposits_today: float = 0.0
+    booked_today: float = 0.0
+    balance_confirmed: bool = False
+    anchor_confirmed: bool = False
+    anchor_at: AwareDatetime | None = None
     peak_balance: float | None = None
     peak_equity: float | None = None
     entries_today: int = 0

@@ -185,3 +185,67 @@ def test_a_close_after_a_snapshot_only_realises_floating_the_snapshot_saw() -> N
     e.on_fill(Deal(ticket=6, time=t(9, 20), type=DealType.SELL, entry=DealEntry.OUT,
                    position_id=1, volume=1, price=1.08, profit=-600, symbol="EURUSD"), set())
     assert e.state.floating == 0 and e.equity == 98_600
+
+
+def _deposit(ticket: int, at: datetime, amount: float) -> Deal:
+    return Deal(ticket=ticket, time=at, type=DealType.BALANCE, profit=amount)
+
+
+@pytest.mark.parametrize("anchor", ["balance", "equity", "max"])
+@pytest.mark.parametrize("base", ["initial", "day_start"])
+@pytest.mark.parametrize("late", [False, True])
+def test_same_day_deposit_is_cash_for_every_anchor_and_base(
+    anchor: str, base: str, late: bool
+) -> None:
+    # The constructor's balance is the balance *now* (200k, deposit included), as after a
+    # restart; the day's first snapshot says 200k. In time order or with the deposit deal
+    # arriving after the snapshot, the day starts at 100k and the P&L is 0.
+    e = RiskEnforcer(RiskLimits(daily_loss_anchor=anchor, daily_loss_base=base),  # type: ignore[arg-type]
+                     {"EURUSD": EURUSD}, initial_balance=200_000)
+    e.advance(t(8))
+    if not late:
+        e.on_cash(_deposit(1, t(9), 100_000))
+    changes = e.on_snapshot(200_000, 200_000, t(9, 5))
+    if late:
+        changes += e.on_cash(_deposit(1, t(9), 100_000))
+    assert changes == []
+    d = e.daily_loss()
+    assert d is not None and d.pnl == pytest.approx(0) and d.anchor == pytest.approx(100_000)
+    assert d.limit == pytest.approx(3000 if base == "day_start" else 6000)
+    # a real loss after it still counts in full
+    e.on_snapshot(200_000, 197_600, t(10))
+    d = e.daily_loss()
+    assert d is not None and d.pnl == pytest.approx(-2400)
+
+
+def test_account_funded_today_without_a_known_balance() -> None:
+    e = RiskEnforcer(RiskLimits(), {"EURUSD": EURUSD})
+    e.advance(t(8))
+    e.on_cash(_deposit(1, t(9), 50_000))
+    e.on_snapshot(50_000, 50_000, t(9, 5))
+    d = e.daily_loss()
+    assert d is not None and d.pnl == pytest.approx(0)
+    assert d.limit == pytest.approx(1500)  # 3% of what was paid in, not 0
+    assert "daily_loss" not in rules(e, t(9, 6))
+
+
+def test_late_trade_deal_held_by_the_anchoring_snapshot_is_the_days_loss() -> None:
+    # Snapshot at 09:05 already holds a -2,500 close from 09:00 that arrives afterwards:
+    # the re-derived day start must not swallow that loss.
+    e = RiskEnforcer(RiskLimits(), {"EURUSD": EURUSD}, initial_balance=150_000)
+    e.advance(t(8))
+    e.on_snapshot(97_500, 97_500, t(9, 5))
+    e.on_fill(Deal(ticket=1, time=t(9), type=DealType.SELL, entry=DealEntry.OUT,
+                   position_id=1, volume=1, price=1.08, profit=-2500, symbol="EURUSD"), set())
+    d = e.daily_loss()
+    assert d is not None and d.anchor == pytest.approx(100_000)
+    assert d.pnl == pytest.approx(-2500)
+
+
+def test_a_snapshot_confirmed_balance_is_not_reanchored_next_day() -> None:
+    e = enforcer()
+    e.on_snapshot(100_000, 100_000, t(9))
+    e.advance(t(8, 0, day=3))
+    e.on_snapshot(98_000, 98_000, t(9, 0, day=3))  # a loss the kernel had not seen yet
+    d = e.daily_loss()
+    assert d is not None and d.anchor == 100_000 and d.pnl == pytest.approx(-2000)

@@ -164,3 +164,13 @@ def test_win_streak_text() -> None:
     texts = [o["text"] for o in _out("flag_overconfidence.yaml")
              if o["type"] == "nudge" and o["kind"] == "win_streak"]
     assert texts[0] == "Great win! Your 3rd today. Consider banking profits?"
+
+
+def test_deposit_on_the_first_snapshots_day_is_not_a_loss() -> None:
+    out = _out("deposit_same_day.yaml")
+    v = _verdicts(out)
+    assert v[0] == ("09:06:00", "allow", [])
+    assert v[1] == ("10:20:00", "warn", [("daily_loss", "warn")])
+    kinds = [k for _, k in _nudges(out)]
+    assert "daily_loss_hit" not in kinds and _violations(out) == []
+    assert ("10:00:00", "daily_loss_warning") in _nudges(out)  # 2,500 of 3% of 100,000
