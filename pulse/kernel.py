@@ -199,6 +199,8 @@ OutEvent = VerdictOut | NudgeOut | ViolationOut | StateOut | OverrideOut | Summa
 _SEVERITY: dict[str, Severity] = {
     "daily_loss_warning": Severity.WARNING,
     "daily_loss_hit": Severity.CRITICAL,
+    "max_drawdown_warning": Severity.WARNING,
+    "max_drawdown_hit": Severity.CRITICAL,
     "last_trade": Severity.INFO,
     "max_trades_hit": Severity.WARNING,
     "cooling_started": Severity.WARNING,
@@ -666,7 +668,7 @@ class PulseKernel:
             elif c.kind == "drawdown_hit":
                 dd: Drawdown = d["drawdown"]
                 out.append(self._nudge(
-                    "daily_loss_hit", c.at,
+                    "max_drawdown_hit", c.at,
                     f"Max drawdown breached: equity {money(dd.equity)} is at or below the floor "
                     f"{money(dd.floor)}. Trading is blocked; talk to your coach before the "
                     "next trade.",
@@ -675,7 +677,7 @@ class PulseKernel:
             elif c.kind == "drawdown_warning":
                 dd = d["drawdown"]
                 out.append(self._nudge(
-                    "daily_loss_warning", c.at,
+                    "max_drawdown_warning", c.at,
                     f"Equity {money(dd.equity)} is only {money(dd.equity - dd.floor)} above your "
                     f"max-drawdown floor {money(dd.floor)}. Protect the account: size down.",
                     f"drawdown_warning:{dd.floor:.2f}", {"rule": "max_drawdown", "floor": dd.floor},

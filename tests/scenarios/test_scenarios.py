@@ -141,6 +141,12 @@ def test_trailing_drawdown() -> None:
         ("12:01:00", "hard_block", [("max_drawdown", "hard_block")]),
     ]
     assert _violations(out) == [("max_drawdown", 201)]
+    # drawdown nudges have their own kinds (not the daily-loss ones)
+    assert ("11:00:00", "max_drawdown_warning") in _nudges(out)
+    assert ("12:00:00", "max_drawdown_hit") in _nudges(out)
+    assert not {"daily_loss_warning", "daily_loss_hit"} & {k for _, k in _nudges(out)}
+    hit = next(o for o in out if o["type"] == "nudge" and o["kind"] == "max_drawdown_hit")
+    assert hit["severity"] == "critical"
 
 
 @pytest.mark.parametrize(
