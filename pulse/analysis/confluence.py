@@ -32,10 +32,11 @@ count while the phase belongs to the other side's structure)
     SC / BC 20; AR 15
   - phase: accumulation C 25, D 30, E 20, markup 15 (distribution/markdown for short)
 Technical (long)
-  - RSI below ``rsi_oversold`` 35 (short: above ``rsi_overbought``)
+  - RSI below ``rsi_oversold`` 35 (short: above ``rsi_overbought``); no RSI signal at
+    all before the first change of close (TA-Lib reports 0 there)
   - RSI crossing back up through ``rsi_oversold`` 25 (fading)
   - MACD crossing above its signal 25 (fading)
-  - close at or below the lower Bollinger band 20
+  - close at or below the lower Bollinger band 20 (not while the bands are collapsed)
   - pullback to the fast EMA in an uptrend (fast EMA above slow, low at or below the fast
     EMA, close above it) 20
   - volume above ``volume_spike`` x its SMA on a bullish bar 15
@@ -411,6 +412,14 @@ def _technical_factors(x: _Inputs, cfg: AnalysisConfig) -> None:
     def recent(mask: np.ndarray) -> FloatArray:
         return _recent(np.flatnonzero(mask), x.n, sb)
 
+    # until a close changes RSI is undefined: TA-Lib reports 0, which would read as
+    # "oversold" (and its jump to 100 as a cross up) and favour longs out of nothing
+    moved = np.zeros(x.n, dtype=bool)
+    moved[1:] = np.logical_or.accumulate(x.close[1:] != x.close[:-1])
+    if not moved.all():
+        rsi = np.where(moved, rsi, np.nan)
+    # collapsed bands (no variation over the period) are touched by every close
+    bands = ind["bb_upper"] > ind["bb_lower"]
     with np.errstate(invalid="ignore"):
         x.add("technical", 1, "RSI oversold", 35 * (rsi < t.rsi_oversold))
         x.add("technical", -1, "RSI overbought", 35 * (rsi > t.rsi_overbought))
@@ -420,8 +429,10 @@ def _technical_factors(x: _Inputs, cfg: AnalysisConfig) -> None:
               25 * recent(_cross_down(rsi, t.rsi_overbought)))
         x.add("technical", 1, "MACD bullish cross", 25 * recent(_cross_up(macd, sig)))
         x.add("technical", -1, "MACD bearish cross", 25 * recent(_cross_down(macd, sig)))
-        x.add("technical", 1, "close at lower Bollinger band", 20 * (x.close <= ind["bb_lower"]))
-        x.add("technical", -1, "close at upper Bollinger band", 20 * (x.close >= ind["bb_upper"]))
+        x.add("technical", 1, "close at lower Bollinger band",
+              20 * ((x.close <= ind["bb_lower"]) & bands))
+        x.add("technical", -1, "close at upper Bollinger band",
+              20 * ((x.close >= ind["bb_upper"]) & bands))
         ef, es = ind["ema_fast"], ind["ema_slow"]
         x.add("technical", 1, f"pullback to EMA{t.ema_fast} in uptrend",
               20 * ((ef > es) & (x.low <= ef) & (x.close > ef)))

@@ -229,3 +229,21 @@ def test_hand_built_order_block_retest_raises_only_its_side() -> None:
     m = analyze(mirror_bars(bars), cfg).score_at(10)
     assert m.direction == "short" and "bearish order block retest" in m.reasons
     assert m.score == r.score and m.opposite.score == r.opposite.score
+
+
+def test_flat_prices_give_no_technical_signal_to_either_side() -> None:
+    # With no price movement RSI is undefined (TA-Lib returns 0) and the Bollinger bands
+    # collapse onto the close: "RSI oversold" and both band touches used to fire, a long
+    # bias out of nothing (technical 92 long vs 60 short)
+    bars = make_bars([(1.1, 1.1, 1.1, 1.1)] * 80)
+    for res in (analyze(bars), analyze(mirror_bars(bars))):
+        for side in (1, -1):
+            assert not res.scores.components[("technical", side)].any()
+        assert res.latest.score == res.latest.opposite.score == 0.0
+    # flat, then a rise: the mirror image (flat, then a fall) scores the same short
+    rows = [(1.1, 1.1, 1.1, 1.1)] * 60 + [(1.1 + k * 1e-3, 1.1 + (k + 1.5) * 1e-3,
+                                           1.1 + (k - 0.5) * 1e-3, 1.1 + (k + 1) * 1e-3)
+                                          for k in range(20)]
+    up = analyze(make_bars(rows)).scores
+    down = analyze(mirror_bars(make_bars(rows))).scores
+    assert np.allclose(up.long, down.short) and np.allclose(up.short, down.long)
