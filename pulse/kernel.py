@@ -57,6 +57,7 @@ from pulse.risk.state import Lockout, OverrideRecord, RiskState
 from pulse.trades import TradeBook, TradeEvent
 
 __all__ = [
+    "BreakEvent",
     "CheckEvent",
     "ClockEvent",
     "DealEvent",
@@ -107,14 +108,29 @@ class OverrideEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class BreakEvent:
+    """The trader asks for a break (/break MINUTES): a self-imposed cooling period.
+
+    Rebuilding from deals cannot know it, so it is part of the exported log."""
+
+    at: datetime
+    minutes: int
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.minutes <= 0:
+            raise ValueError(f"minutes: must be > 0, got {self.minutes}")
+
+
+@dataclass(frozen=True, slots=True)
 class ClockEvent:
     at: datetime
 
 
-InEvent = DealEvent | EquityEvent | CheckEvent | OverrideEvent | ClockEvent
+InEvent = DealEvent | EquityEvent | CheckEvent | OverrideEvent | BreakEvent | ClockEvent
 
 _RANK: dict[type, int] = {
-    DealEvent: 0, EquityEvent: 1, OverrideEvent: 2, CheckEvent: 3, ClockEvent: 4,
+    DealEvent: 0, EquityEvent: 1, BreakEvent: 2, OverrideEvent: 3, CheckEvent: 4, ClockEvent: 5,
 }
 
 
@@ -318,7 +334,7 @@ class PulseKernel:
                 self._last_key = key
             else:
                 self._last_snap_key = key
-        elif isinstance(event, (CheckEvent, OverrideEvent)):
+        elif isinstance(event, (CheckEvent, OverrideEvent, BreakEvent)):
             if self._clock is not None and event.at < self._clock:
                 event = _at_clock(event, self._clock)
             self._log.append(event)
@@ -382,7 +398,7 @@ class PulseKernel:
         self._log = log
         out: list[OutEvent] = []
         for e in log:
-            if isinstance(e, CheckEvent | OverrideEvent):
+            if isinstance(e, CheckEvent | OverrideEvent | BreakEvent):
                 self._apply(e)  # answers were given at the time; keep their state effects
                 continue
             out.extend(o for o in self._apply(e) if self._key(o) is not None)
@@ -411,6 +427,10 @@ class PulseKernel:
                                       else event.request.model_copy(update={"time": at})))
         elif isinstance(event, OverrideEvent):
             out.extend(self._on_override(event.rule, event.reason, at))
+        elif isinstance(event, BreakEvent):
+            self._effect_at = at
+            out.extend(self._changes(self.risk.start_break(at, event.minutes, event.reason)))
+            self._refresh_deadline()
         st = self._state_out(at)
         if st is not None:
             out.append(st)
@@ -448,7 +468,8 @@ class PulseKernel:
         """The next instant at which time alone changes something (day end, lockout end)."""
         s = self.risk.state
         ends = [t for t in (s.day_end, s.cooling.until if s.cooling else None,
-                            s.brk.until if s.brk else None) if t is not None]
+                            s.brk.until if s.brk else None,
+                            s.pause.until if s.pause else None) if t is not None]
         self._deadline = min(ends) if ends else None
 
     def _on_deal(self, ev: DealEvent) -> list[OutEvent]:
@@ -702,6 +723,8 @@ class PulseKernel:
 
     def _lockout_nudge(self, c: RiskChange) -> NudgeOut:
         lk: Lockout = c.data["lockout"]
+        if lk.self_imposed:
+            return self._break_nudge(c, lk)
         tid = lk.trade_id or ""
         if c.kind == "cooling_started":
             mins = minutes_left(lk.start, lk.until)
@@ -722,7 +745,25 @@ class PulseKernel:
         kind: NudgeKind = c.kind  # type: ignore[assignment]
         start = lk.start.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
         return self._nudge(kind, c.at, text, f"{c.kind}:{tid}:{start}",
-                           {"until": lk.until.isoformat(), "trade_id": lk.trade_id})
+                           {"until": lk.until.isoformat(), "trade_id": lk.trade_id,
+                            "self_imposed": False})
+
+    def _break_nudge(self, c: RiskChange, lk: Lockout) -> NudgeOut:
+        """cooling_started / cooling_ended of a break the trader asked for (/break)."""
+        mins = round((lk.until - lk.start).total_seconds() / 60)
+        if c.kind == "cooling_started":
+            why = f" (\"{lk.reason}\")" if lk.reason else ""
+            text = (f"Break started{why}: {mins} minutes, until {self._local(lk.until)}. Step "
+                    "away from the screen; an entry before then needs an override with a "
+                    "reason.")
+        else:
+            text = (f"Your {mins}-minute break is over. Come back to your plan, not to the "
+                    "last trade.")
+        kind: NudgeKind = c.kind  # type: ignore[assignment]
+        start = lk.start.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+        return self._nudge(kind, c.at, text, f"{c.kind}:self:{start}",
+                           {"until": lk.until.isoformat(), "trade_id": None,
+                            "self_imposed": True, "minutes": mins, "reason": lk.reason})
 
     def _flag_text(self, f: Flag, trade: Trade) -> str:
         what = f"{trade.symbol} {trade.side.value} {trade.entry_volume:g}"
@@ -836,12 +877,17 @@ class PulseKernel:
 
 # --------------------------------------------------------------------------- (de)serialise
 
-EventType = Literal["deal", "equity", "check", "override", "clock"]
+EventType = Literal["deal", "equity", "check", "override", "break", "clock"]
 
 
-def _at_clock(e: CheckEvent | OverrideEvent, now: datetime) -> CheckEvent | OverrideEvent:
+_Request = CheckEvent | OverrideEvent | BreakEvent
+
+
+def _at_clock(e: _Request, now: datetime) -> _Request:
     if isinstance(e, CheckEvent):
         return CheckEvent(now, e.request.model_copy(update={"time": now}))
+    if isinstance(e, BreakEvent):
+        return BreakEvent(now, e.minutes, e.reason)
     return OverrideEvent(now, e.rule, e.reason)
 
 
@@ -856,6 +902,9 @@ def _event_to_json(e: InEvent) -> dict[str, Any]:
                 "request": e.request.model_dump(mode="json")}
     if isinstance(e, OverrideEvent):
         return {"type": "override", "at": e.at.isoformat(), "rule": e.rule, "reason": e.reason}
+    if isinstance(e, BreakEvent):
+        return {"type": "break", "at": e.at.isoformat(), "minutes": e.minutes,
+                "reason": e.reason}
     return {"type": "clock", "at": e.at.isoformat()}
 
 
@@ -870,4 +919,6 @@ def _event_from_json(d: Mapping[str, Any]) -> InEvent:
         return CheckEvent(at, TradeRequest.model_validate(d["request"]))
     if t == "override":
         return OverrideEvent(at, str(d["rule"]), str(d["reason"]))
+    if t == "break":
+        return BreakEvent(at, int(d["minutes"]), str(d.get("reason", "")))
     return ClockEvent(at)

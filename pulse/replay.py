@@ -1,9 +1,10 @@
 """Replay scripts (DESIGN.md section 8): parse, run through the kernel, render.
 
 A script is a mapping with ``account``, ``symbols``, optional ``config`` (overrides merged
-onto the base config) and ``events`` (check / deal / equity / override / clock, each with
-an aware ``at``). :func:`parse_script` validates it and raises :class:`ScriptError` with
-one line per problem naming the event index and the field; :func:`run_script` drives a
+onto the base config) and ``events`` (check / deal / equity / override / break / clock,
+each with an aware ``at``; ``break`` is the trader's /break MINUTES). :func:`parse_script`
+validates it and raises :class:`ScriptError` with one line per problem naming the event
+index and the field; :func:`run_script` drives a
 fresh :class:`~pulse.kernel.PulseKernel`; :func:`to_json` renders an out-event as the
 JSON-lines contract and :func:`to_text` as a terminal line. Pure: no file or clock access
 (the CLI reads the file).
@@ -30,6 +31,7 @@ from pydantic import (
 
 from pulse.config import ConfigError, PulseConfig, TZName, parse_config, validation_problems
 from pulse.kernel import (
+    BreakEvent,
     CheckEvent,
     ClockEvent,
     DealEvent,
@@ -165,13 +167,19 @@ class OverrideIn(_Ev):
     reason: str = ""
 
 
+class BreakIn(_Ev):
+    type: Literal["break"]
+    minutes: int = Field(gt=0, le=24 * 60, description="length of the break the trader asks for")
+    reason: str = ""
+
+
 class ClockIn(_Ev):
     type: Literal["clock"]
 
 
 _EVENT_MODELS: dict[str, type[_Ev]] = {
     "check": CheckIn, "deal": DealIn, "equity": EquityIn, "override": OverrideIn,
-    "clock": ClockIn,
+    "break": BreakIn, "clock": ClockIn,
 }
 
 
@@ -271,6 +279,8 @@ def parse_script(data: Any, base: PulseConfig | Mapping[str, Any] | None = None,
             events.append(EquityEvent(ev.at, ev.balance, ev.equity))
         elif isinstance(ev, OverrideIn):
             events.append(OverrideEvent(ev.at, ev.rule, ev.reason))
+        elif isinstance(ev, BreakIn):
+            events.append(BreakEvent(ev.at, ev.minutes, ev.reason))
         else:
             events.append(ClockEvent(ev.at))
     if problems:

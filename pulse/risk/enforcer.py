@@ -179,6 +179,9 @@ class RiskEnforcer:
         if s.brk is not None and s.brk.until <= at:
             out.append(RiskChange("break_ended", s.brk.until, {"lockout": s.brk}))
             s.brk = None
+        if s.pause is not None and s.pause.until <= at:
+            out.append(RiskChange("cooling_ended", s.pause.until, {"lockout": s.pause}))
+            s.pause = None
         if s.day_end is None or at >= s.day_end:
             if s.day is not None and s.day_end is not None:
                 out.append(RiskChange("day_end", s.day_end, {"day": s.day}))
@@ -409,6 +412,12 @@ class RiskEnforcer:
                 message=f"entered during the cooling period (until "
                 f"{self._local(s.cooling.until)}) without an override",
             ))
+        elif s.pause is not None and s.pause.active(at) and not s.pause.overridden:
+            out.append(RuleResult(
+                rule="cooling_period", action=Action.SOFT_BLOCK,
+                message=f"entered during the {_break_minutes(s.pause)}-minute break you asked "
+                f"for (until {self._local(s.pause.until)}) without an override",
+            ))
         if s.brk is not None and s.brk.active(at):
             out.append(RuleResult(
                 rule="consecutive_losses", action=Action.HARD_BLOCK,
@@ -425,6 +434,18 @@ class RiskEnforcer:
                     f"{lim.max_position_size:g}% maximum",
                 ))
         return out
+
+    def start_break(self, at: datetime, minutes: int, reason: str = "") -> list[RiskChange]:
+        """The trader asks for a break of ``minutes`` from ``at`` (/break): a soft block
+        under ``cooling_period`` until then. A new request replaces a running one."""
+        if minutes <= 0:
+            raise ValueError(f"minutes: must be > 0, got {minutes}")
+        s = self.state
+        s.pause = Lockout(
+            rule="cooling_period", start=at, until=at + timedelta(minutes=minutes),
+            self_imposed=True, reason=reason.strip(),
+        )
+        return [RiskChange("cooling_started", at, {"lockout": s.pause})]
 
     def on_entry(self, at: datetime) -> list[RiskChange]:
         """Count a new trade (opened or reversed) for the day."""
@@ -566,8 +587,22 @@ class RiskEnforcer:
                 message=f"This would be your {ordinal(n + 1)} and last trade today "
                 f"(max {mx}). Make it count.",
             ))
-        c = s.cooling
-        if c is not None and c.active(at):
+        c = self._cooling_now(at)
+        if c is not None and c.self_imposed:
+            mins = minutes_left(at, c.until)
+            if c.overridden:
+                out.append(RuleResult(
+                    rule="cooling_period", action=Action.WARN,
+                    message=f"Your break was overridden at {self._local(c.overridden_at or at)} "
+                    f"(\"{c.override_reason}\"); it would have ended in {plural(mins, 'minute')}.",
+                ))
+            else:
+                out.append(RuleResult(
+                    rule="cooling_period", action=Action.SOFT_BLOCK,
+                    message=f"You asked for a {_break_minutes(c)}-minute break, until "
+                    f"{self._local(c.until)} — {plural(mins, 'minute')} left.",
+                ))
+        elif c is not None:
             mins = minutes_left(at, c.until)
             if c.overridden:
                 out.append(RuleResult(
@@ -635,27 +670,52 @@ class RiskEnforcer:
                 return answer(False, why)
             return answer(False, f"Refused: {rule} is a hard block and cannot be overridden."
                           + (f" {why}" if why else ""))
-        c = s.cooling
-        if c is None or not c.active(at):
+        c = self._cooling_now(at)
+        if c is None:
             return answer(False, "No cooling period is active: nothing to override.")
+        what = "your break" if c.self_imposed else "the cooling period"
         if c.overridden:
             when = self._local(c.overridden_at or at)
-            return answer(False, f"The cooling period was already overridden at {when}.")
+            return answer(False, f"{what[0].upper()}{what[1:]} was already overridden at {when}.")
         if not reason:
             return answer(
-                False, "An override needs a reason: say why this setup is worth cutting the "
-                "cooling period short.",
+                False, f"An override needs a reason: say why this setup is worth cutting "
+                f"{what} short.",
             )
-        s.cooling = c.model_copy(update={"overridden_at": at, "override_reason": reason})
+        # One override lifts every cooling-type block that is active (a loss's cooling and
+        # the trader's own break): both are the same rule.
+        for slot in ("cooling", "pause"):
+            lk = getattr(s, slot)
+            if lk is not None and lk.active(at) and not lk.overridden:
+                setattr(s, slot, lk.model_copy(
+                    update={"overridden_at": at, "override_reason": reason}))
         mins = minutes_left(at, c.until)
+        head = "Break" if c.self_imposed else "Cooling period"
         return answer(
-            True, f"Cooling period overridden with {plural(mins, 'minute')} left (\"{reason}\"). "
+            True, f"{head} overridden with {plural(mins, 'minute')} left (\"{reason}\"). "
             "Recorded in your journal; it costs behaviour points.",
         )
 
+    def _cooling_now(self, at: datetime) -> Lockout | None:
+        """The cooling-type lockout that speaks at ``at``: a loss's cooling or the trader's
+        own break, the one not overridden first, then the one that ends last."""
+        s = self.state
+        live = [lk for lk in (s.cooling, s.pause) if lk is not None and lk.active(at)]
+        if not live:
+            return None
+        if len(live) == 1:
+            return live[0]
+        return max(live, key=lambda lk: (not lk.overridden, lk.until))
+
     def active_lockouts(self, at: datetime) -> list[Lockout]:
         s = self.state
-        return [lk for lk in (s.daily_block, s.cooling, s.brk) if lk is not None and lk.active(at)]
+        return [lk for lk in (s.daily_block, s.cooling, s.brk, s.pause)
+                if lk is not None and lk.active(at)]
+
+
+def _break_minutes(lk: Lockout) -> int:
+    """The length the trader asked for (whole minutes)."""
+    return round((lk.until - lk.start).total_seconds() / 60)
 
 
 _RULE_ORDER: dict[str, int] = {

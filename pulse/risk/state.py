@@ -33,6 +33,8 @@ class Lockout(BaseModel):
     streak: int = 0
     overridden_at: AwareDatetime | None = None
     override_reason: str | None = None
+    self_imposed: bool = False  # a break the trader asked for (/break), not a rule's
+    reason: str = ""  # why the trader asked for it (self-imposed breaks only)
 
     def active(self, at: datetime) -> bool:
         return self.start <= at < self.until
@@ -94,6 +96,7 @@ class RiskState:
     drawdown_hit: bool = False
     cooling: Lockout | None = None
     brk: Lockout | None = None
+    pause: Lockout | None = None  # the trader's own break (/break), a cooling_period
     daily_block: Lockout | None = None
     overrides_today: list[OverrideRecord] = field(default_factory=list)
 

@@ -59,7 +59,17 @@ def test_default_output_is_readable(capsys: pytest.CaptureFixture[str],
          'symbol: EURUSD, side: buy, volume: -1, price: 1.1}',
          "events[0] (deal): volume: must be >= 0.0, got -1"),
         ('  - {at: "2026-03-02T09:00:00+01:00", type: chek}',
-         "events[0].type: must be one of check, deal, equity, override, clock, got 'chek'"),
+         "events[0].type: must be one of check, deal, equity, override, break, clock, "
+         "got 'chek'"),
+        ('  - {at: "2026-03-02T09:00:00+01:00", type: break}',
+         "events[0] (break): minutes: is required"),
+        ('  - {at: "2026-03-02T09:00:00+01:00", type: break, minutes: 0}',
+         "events[0] (break): minutes: must be > 0, got 0"),
+        ('  - {at: "2026-03-02T09:00:00+01:00", type: clock}\n'
+         '  - {at: "2026-03-02T09:01:00+01:00", type: break, minutes: 2000}',
+         "events[1] (break): minutes: must be <= 1440, got 2000"),
+        ('  - {at: "2026-03-02T09:00:00+01:00", type: break, minutes: 20, why: tired}',
+         "events[0] (break): why: unknown key"),
         ('  - {at: "2026-03-02T09:00:00", type: clock}',
          "events[0] (clock): at: needs a timezone offset"),
         ('  - {at: "2026-03-02T09:00:00+01:00", type: clock}\n'

@@ -180,3 +180,21 @@ def test_deposit_on_the_first_snapshots_day_is_not_a_loss() -> None:
     kinds = [k for _, k in _nudges(out)]
     assert "daily_loss_hit" not in kinds and _violations(out) == []
     assert ("10:00:00", "daily_loss_warning") in _nudges(out)  # 2,500 of 3% of 100,000
+
+
+def test_self_imposed_break() -> None:
+    out = _out("self_break.yaml")
+    v = _verdicts(out)
+    assert v == [
+        ("14:08:00", "soft_block", [("cooling_period", "soft_block")]),
+        ("14:13:00", "warn", [("cooling_period", "warn")]),
+        ("14:25:00", "allow", []),
+    ]
+    first = next(o for o in out if o["type"] == "verdict")
+    assert first["rules"][0]["message"] == (
+        "You asked for a 20-minute break, until 14:20 — 12 minutes left.")
+    assert [(o["accepted"]) for o in out if o["type"] == "override"] == [False, True]
+    assert _violations(out) == [("cooling_period", 11)]
+    assert _nudges(out) == [("14:00:00", "cooling_started"), ("14:10:00", "violation"),
+                            ("14:20:00", "cooling_ended")]
+    assert [o["score"] for o in out if o["type"] == "state"] == [90, 80]
