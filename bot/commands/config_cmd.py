@@ -46,9 +46,9 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def config_of(args: argparse.Namespace) -> PulseConfig:
-    """The config every CLI command uses: ``--config``, else ``$PULSE_CONFIG``, else
-    ``./config.yaml`` when present, else the built-in defaults."""
+def config_path_of(args: argparse.Namespace) -> Path | None:
+    """Which config file a CLI command uses: ``--config``, else ``$PULSE_CONFIG``, else
+    ``./config.yaml`` when present, else None (the built-in defaults)."""
     path: Path | None = args.config
     if path is None:
         env = os.environ.get("PULSE_CONFIG")
@@ -56,4 +56,9 @@ def config_of(args: argparse.Namespace) -> PulseConfig:
             path = Path(env)
         elif Path("config.yaml").is_file():
             path = Path("config.yaml")
-    return load_config(path)
+    return path
+
+
+def config_of(args: argparse.Namespace) -> PulseConfig:
+    """The config every CLI command uses (see :func:`config_path_of`)."""
+    return load_config(config_path_of(args))

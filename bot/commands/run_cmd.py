@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_CONFIG = Path("config.yaml")
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -20,7 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help="config file (default: ./config.yaml if present, else the built-in defaults)",
+        help="config file (default: $PULSE_CONFIG, else ./config.yaml, else the defaults)",
     )
     p.add_argument(
         "--force-sync",
@@ -32,8 +30,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot.app import run as run_bot  # imported late: `pulse config check` needs no discord
+    from bot.commands.config_cmd import config_path_of
 
-    path: Path | None = args.config
-    if path is None and DEFAULT_CONFIG.is_file():
-        path = DEFAULT_CONFIG
-    return run_bot(path, force_sync=args.force_sync)
+    return run_bot(config_path_of(args), force_sync=args.force_sync)
