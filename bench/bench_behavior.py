@@ -25,6 +25,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from _stats import percentile
+
 from pulse.behavior import BehaviorEngine, Flag, TradeTape
 from pulse.config import BehavioralConfig
 from pulse.models import Side, Trade
@@ -68,9 +70,6 @@ def stream(days: int, seed: int = 7) -> list[Trade]:
     return out
 
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
 def run(days: int) -> None:
@@ -141,7 +140,7 @@ def run(days: int) -> None:
 def report(name: str, times: list[float]) -> None:
     med = statistics.median(times) * 1e6
     print(
-        f"  {name:<20} median {med:8.1f} us   p95 {pct(times, 0.95) * 1e6:8.1f} us   "
+        f"  {name:<20} median {med:8.1f} us   p95 {percentile(times, 95) * 1e6:8.1f} us   "
         f"{1e6 / med:>10,.0f} calls/s"
     )
 

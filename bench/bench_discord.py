@@ -13,7 +13,6 @@ Run: /tmp/venv/bin/python bench/bench_discord.py [N]
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -22,14 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import discord
+from _stats import summary_line
 
 from bot.app import PulseBot, serve
 from pulse.config import load_config
 from tests.fakes.discord_server import ANN_ID, GUILD_ID, FakeDiscord
-
-
-def pct(xs: list[float], q: float) -> float:
-    return statistics.quantiles(xs, n=100, method="inclusive")[int(q) - 1]
 
 
 async def main(n: int) -> None:
@@ -58,8 +54,7 @@ async def main(n: int) -> None:
             await task
     for name, xs in (("/help interaction -> callback POST", help_ms),
                      ("DM channel.send() round trip", dm_ms)):
-        print(f"{name:38s} n={len(xs)} p50={pct(xs, 50):6.2f} ms  p95={pct(xs, 95):6.2f} ms  "
-              f"max={max(xs):6.2f} ms")
+        print(summary_line(name, xs, width=38))
 
 
 if __name__ == "__main__":

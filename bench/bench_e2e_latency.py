@@ -36,6 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _stats import percentile, summary_line  # noqa: E402
+
 from bot.app import PulseBot, serve  # noqa: E402
 from bot.feeds.mt5 import MT5Feed  # noqa: E402
 from bot.wiring import PulseProcess  # noqa: E402
@@ -67,14 +69,10 @@ class TimedDiscord(FakeDiscord):
         return super()._route(method, path, body, files, authorized)
 
 
-def pct(xs: list[float], q: float) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
 
 
 def line(name: str, xs: list[float]) -> str:
-    return (f"{name:<34} n={len(xs):>4}  p50 {pct(xs, 50):7.2f} ms  p95 {pct(xs, 95):7.2f} ms"
-            f"  p99 {pct(xs, 99):7.2f} ms  max {max(xs):7.2f} ms")
+    return summary_line(name, xs, width=34)
 
 
 async def wait_for(pred: Any, what: str) -> None:
@@ -165,7 +163,7 @@ async def run(round_trips: int, poll: float, db: Path) -> None:
     print(line("deal written in terminal -> request", total))
     print(f"mean beyond poll {statistics.fmean(beyond):.2f} ms; in-process histogram "
           f"pulse_deal_to_nudge_seconds saw {count:.0f} sends")
-    verdict = "met" if pct(beyond, 95) <= 100 else "NOT met"
+    verdict = "met" if percentile(beyond, 95) <= 100 else "NOT met"
     print(f"target p95 <= 100 ms beyond the poll interval: {verdict}")
 
 

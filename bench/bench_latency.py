@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _stats import summary_line  # noqa: E402
+
 from bot.feeds.mt5 import MT5Feed  # noqa: E402
 from bot.service import PulseService  # noqa: E402
 from pulse.config import parse_config  # noqa: E402
@@ -53,14 +55,10 @@ class Clock:
         return self.now
 
 
-def pct(xs: list[float], q: float) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
 
 
 def line(name: str, xs: list[float]) -> str:
-    return (f"{name:<28} n={len(xs):>4}  p50 {pct(xs, 50):6.2f} ms  p95 {pct(xs, 95):6.2f} ms  "
-            f"p99 {pct(xs, 99):6.2f} ms  max {max(xs):6.2f} ms")
+    return summary_line(name, xs, width=28)
 
 
 async def run(round_trips: int, db: Path) -> None:

@@ -28,6 +28,8 @@ import discord
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
 
+from _stats import percentile
+
 from bot.delivery import DiscordDelivery
 from bot.outbox import OutboxPolicy, OutboxWorker
 from bot.scheduler import SummaryScheduler
@@ -43,9 +45,6 @@ from tests.journal.helpers import DealMaker, trades_of
 T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # 11:00 in Prague: no quiet hours
 
 
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 async def main(n: int) -> None:
@@ -81,7 +80,7 @@ async def main(n: int) -> None:
                     lat.append((time.perf_counter() - t) * 1000)
                 await worker.stop()
                 print(f"enqueue -> Discord request, {n} nudges one at a time: "
-                      f"p50 {statistics.median(lat):.1f} ms, p95 {pct(lat, 0.95):.1f} ms, "
+                      f"p50 {statistics.median(lat):.1f} ms, p95 {percentile(lat, 95):.1f} ms, "
                       f"max {max(lat):.1f} ms")
 
                 for label, user in (("DM", ANN_ID), ("DMs closed -> coach channel", BOB_ID)):
