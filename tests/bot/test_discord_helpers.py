@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import discord
 import pytest
+from discord import app_commands
 
 from tests.fakes.discord_helpers import (
     FakeGuild,
     FakeMember,
     FakeRole,
     FakeUser,
+    dispatch,
     fill_modal,
     find_button,
     make_interaction,
+    press,
 )
 
 
@@ -98,3 +101,59 @@ async def test_modal_and_buttons() -> None:
     assert press.response.sent is not None and press.response.sent.content == "accepted"
     with pytest.raises(AssertionError, match="no button 'Nope'"):
         find_button(view, "Nope")
+
+
+class _Upper(app_commands.Transformer):
+    async def transform(self, interaction: discord.Interaction, value: str) -> str:
+        return value.upper()
+
+
+async def test_dispatch_runs_discord_py_transformers_and_error_handlers() -> None:
+    """`dispatch` (shared with every cog test) parses options like the CommandTree does."""
+    seen: list[str] = []
+    errors: list[str] = []
+
+    @app_commands.command(name="score")
+    @app_commands.check(lambda interaction: interaction.user.id == 1)
+    async def score(interaction: discord.Interaction,
+                    symbol: app_commands.Transform[str, _Upper]) -> None:
+        seen.append(symbol)
+
+    @score.error
+    async def on_error(interaction: discord.Interaction,
+                       error: app_commands.AppCommandError) -> None:
+        errors.append(type(error).__name__)
+
+    await dispatch(score, make_interaction(client=None, user=FakeUser(id=1)), symbol="eurusd")
+    await dispatch(score, make_interaction(client=None, user=FakeUser(id=2)), symbol="gbpusd")
+    assert seen == ["EURUSD"] and errors == ["CheckFailure"]
+
+
+async def test_press_runs_the_views_interaction_check_first() -> None:
+    owner, other = FakeUser(id=1, name="ann"), FakeUser(id=2, name="bob")
+    pressed: list[int] = []
+
+    class Only(discord.ui.View):
+        async def interaction_check(self, interaction: discord.Interaction) -> bool:
+            return interaction.user.id == owner.id
+
+        @discord.ui.button(label="Go")
+        async def go(self, interaction: discord.Interaction,
+                     button: discord.ui.Button[Only]) -> None:
+            pressed.append(interaction.user.id)
+
+    view = Only()
+    assert await press(view, "Go", make_interaction(client=None, user=other)) is False
+    assert await press(view, "Go", make_interaction(client=None, user=owner)) is True
+    assert pressed == [1]
+
+
+def test_fake_mt5_type_checks() -> None:
+    """The fake MetaTrader5 module is type-checked like the code it stands in for."""
+    from pathlib import Path
+
+    from mypy import api
+
+    root = Path(__file__).resolve().parents[2]
+    out, err, status = api.run([str(root / "tests/fakes/fake_mt5.py"), "--no-incremental"])
+    assert status == 0, out + err

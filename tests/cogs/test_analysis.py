@@ -13,11 +13,11 @@ from bot.app import PulseBot
 from bot.service import PulseService
 from cogs.analysis import rank_signals
 from pulse.analysis.confluence import ConfluenceResult, OppositeSide
-from tests.fakes.discord_helpers import FakeMember, invoke, make_interaction
+from tests.fakes.discord_helpers import FakeMember, dispatch, invoke, make_interaction
 from tests.fakes.fake_mt5 import FakeMetaTrader5
 
 from .conftest import eurusd_rows
-from .helpers import dispatch, field, only
+from .helpers import field, only
 from .test_status import ann
 
 

@@ -12,11 +12,18 @@ from bot.app import PulseBot
 from bot.service import PulseService
 from pulse.models import JournalKind
 from storage import repo_journal, repo_risk
-from tests.fakes.discord_helpers import FakeMember, fill_modal, invoke, make_interaction
+from tests.fakes.discord_helpers import (
+    FakeMember,
+    dispatch,
+    fill_modal,
+    invoke,
+    make_interaction,
+    press,
+)
 from tests.fakes.fake_mt5 import FakeMetaTrader5
 
 from .conftest import ANN, Clock
-from .helpers import component, dispatch, field, modal_submit, only, press
+from .helpers import component, field, modal_submit, only
 from .test_status import ann, lose
 
 BUY = {"symbol": "EURUSD", "side": "buy", "volume": 0.1, "price": 1.1000, "stop": 1.0980}

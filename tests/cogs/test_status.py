@@ -9,11 +9,11 @@ import discord
 from bot.app import PulseBot
 from bot.service import PulseService
 from storage import repo_journal, repo_risk
-from tests.fakes.discord_helpers import FakeMember, invoke, make_interaction
+from tests.fakes.discord_helpers import FakeMember, dispatch, invoke, make_interaction
 from tests.fakes.fake_mt5 import FakeMetaTrader5
 
 from .conftest import ANN, Clock
-from .helpers import dispatch, field, only
+from .helpers import field, only
 
 
 def status_cog(bot: PulseBot) -> Any:

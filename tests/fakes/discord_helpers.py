@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import discord
+from discord import app_commands
 from discord.utils import MISSING
 
 _ids = itertools.count(1)
@@ -640,3 +641,31 @@ async def invoke(command: Any, interaction: FakeInteraction, /, **options: Any) 
         await command.callback(command.binding, interaction, **options)
     else:
         await command.callback(interaction, **options)
+
+
+# discord.py's own dispatch paths, without the network. ``dispatch`` runs a slash command
+# the way :class:`discord.app_commands.CommandTree` does after parsing the payload: checks,
+# the options' transformers on the raw values, the callback, and on failure the
+# command's/cog's error handlers (``invoke`` above calls the bare callback instead).
+# ``press`` runs a button the way :class:`discord.ui.View` does: the view's
+# ``interaction_check`` first, then the callback (exceptions surface in the test).
+
+
+async def dispatch(command: app_commands.Command[Any, ..., Any], interaction: FakeInteraction,
+                   /, **raw: Any) -> None:
+    """Parse ``raw`` option values through the command's transformers, then call it."""
+    interaction.command = command
+    interaction.namespace = FakeNamespace(**raw)
+    try:
+        await command._invoke_with_namespace(interaction, interaction.namespace)  # type: ignore[arg-type]
+    except app_commands.AppCommandError as exc:
+        await command._invoke_error_handlers(interaction, exc)  # type: ignore[arg-type]
+
+
+async def press(view: discord.ui.View, label: str, interaction: FakeInteraction) -> bool:
+    """Press the button labelled ``label``; False when the view refused the presser."""
+    button = find_button(view, label)
+    if not await view.interaction_check(interaction):  # type: ignore[arg-type]
+        return False
+    await button.callback(interaction)  # type: ignore[arg-type]
+    return True

@@ -442,7 +442,7 @@ class FakeMetaTrader5:
         self.positions: list[Any] = []
         self.rates: dict[tuple[str, int], np.ndarray] = {}
         self.ticks: dict[str, np.ndarray] = {}
-        self.account = dict.fromkeys(AccountInfo._fields, 0)
+        self.account: dict[str, Any] = dict.fromkeys(AccountInfo._fields, 0)
         self.account.update(
             login=login,
             trade_mode=0,
@@ -715,14 +715,16 @@ class FakeMetaTrader5:
             return None
         info = self.symbols.get(symbol)
         if info is None:
-            return self._error(RES_E_NOT_FOUND, f"Terminal: Symbol {symbol} not found")
+            self._error(RES_E_NOT_FOUND, f"Terminal: Symbol {symbol} not found")
+            return None
         return info
 
     def symbol_info_tick(self, symbol: str) -> Any:
         if not self._enter("symbol_info_tick", (symbol,), {}):
             return None
         if symbol not in self.symbols:
-            return self._error(RES_E_NOT_FOUND)
+            self._error(RES_E_NOT_FOUND)
+            return None
         arr = self.ticks.get(symbol)
         if arr is not None and len(arr):
             r = arr[-1]
@@ -785,7 +787,8 @@ class FakeMetaTrader5:
             out = [d for d in self.deals if d.position_id == position]
         else:
             if date_from is None or date_to is None:
-                return self._error(RES_E_INVALID_PARAMS, "Invalid arguments")
+                self._error(RES_E_INVALID_PARAMS, "Invalid arguments")
+                return None
             lo, hi = self._ts(date_from), self._ts(date_to)
             out = [
                 d
@@ -804,7 +807,8 @@ class FakeMetaTrader5:
             return None
         arr = self.rates.get((symbol, timeframe))
         if arr is None or symbol not in self.symbols:
-            return self._error(RES_E_NOT_FOUND, "Terminal: Call failed")
+            self._error(RES_E_NOT_FOUND, "Terminal: Call failed")
+            return None
         end = len(arr) - start_pos
         return arr[max(0, end - count) : max(0, end)].copy()
 
@@ -815,7 +819,8 @@ class FakeMetaTrader5:
             return None
         arr = self.ticks.get(symbol)
         if arr is None or symbol not in self.symbols:
-            return self._error(RES_E_NOT_FOUND, "Terminal: Call failed")
+            self._error(RES_E_NOT_FOUND, "Terminal: Call failed")
+            return None
         lo, hi = self._ts(date_from) * 1000, self._ts(date_to) * 1000
         sel = (arr["time_msc"] >= lo) & (arr["time_msc"] <= hi)
         return arr[sel].copy()
