@@ -20,6 +20,9 @@ it asked for ``compress=zlib-stream``)
 Every REST request is recorded (:attr:`FakeDiscord.requests`) and every gateway
 frame from the client too (:attr:`FakeDiscord.gateway_frames`). Responses carry
 ``Content-Type: application/json`` exactly (discord.py compares the header verbatim).
+A 429 (from :meth:`FakeDiscord.fail_next`) carries Discord's ``Via``, ``Retry-After`` and
+``X-RateLimit-Scope`` headers: without ``Via`` discord.py reads a 429 as a Cloudflare ban
+and raises instead of waiting ``retry_after`` (``cloudflare=True`` fakes exactly that).
 """
 
 from __future__ import annotations
@@ -217,6 +220,7 @@ class _Fault:
     status: int
     body: dict[str, Any]
     times: int
+    cloudflare: bool = False
 
 
 @dataclass
@@ -257,6 +261,7 @@ class FakeDiscord:
         self.interactions: dict[int, dict[str, Any]] = {}  # id -> payload pushed
         self.acknowledged: set[int] = set()
         self._faults: list[_Fault] = []
+        self._cloudflare = False  # the fault answering the current request omits Via
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -322,10 +327,17 @@ class FakeDiscord:
         self.closed_dms.add(user_id)
 
     def fail_next(
-        self, method: str, path_regex: str, status: int, body: dict[str, Any], *, times: int = 1
+        self, method: str, path_regex: str, status: int, body: dict[str, Any], *, times: int = 1,
+        cloudflare: bool = False,
     ) -> None:
-        """Answer the next ``times`` matching requests with ``status`` and ``body``."""
-        self._faults.append(_Fault(method.upper(), re.compile(path_regex), status, body, times))
+        """Answer the next ``times`` matching requests with ``status`` and ``body``.
+
+        A 429 gets Discord's rate-limit headers (``Via`` included) unless ``cloudflare``:
+        then it has none, like Cloudflare's ban page, which discord.py does not wait out.
+        """
+        self._faults.append(
+            _Fault(method.upper(), re.compile(path_regex), status, body, times, cloudflare)
+        )
 
     def find(self, method: str, path_regex: str) -> list[RecordedRequest]:
         rx = re.compile(path_regex)
@@ -579,12 +591,27 @@ class FakeDiscord:
     # ----------------------------------------------------------------- REST
 
     @staticmethod
-    def _json(status: int, body: Any) -> web.Response:
+    def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
         if status == 204:
             return web.Response(status=204)
         return web.Response(
-            status=status, body=json.dumps(body).encode(), headers={"Content-Type": JSON}
+            status=status, body=json.dumps(body).encode(),
+            headers={"Content-Type": JSON, **(headers or {})},
         )
+
+    @staticmethod
+    def _rate_limit_headers(body: Any) -> dict[str, str]:
+        """What Discord's API sends with a 429 (the ``Via`` of its Google front end)."""
+        retry_after = float(body.get("retry_after", 1.0)) if isinstance(body, dict) else 1.0
+        is_global = bool(body.get("global")) if isinstance(body, dict) else False
+        headers = {
+            "Via": "1.1 google",
+            "Retry-After": str(max(1, round(retry_after))),
+            "X-RateLimit-Scope": "global" if is_global else "user",
+        }
+        if is_global:
+            headers["X-RateLimit-Global"] = "true"
+        return headers
 
     @staticmethod
     def _error(status: int, code: int, message: str) -> tuple[int, dict[str, Any]]:
@@ -616,11 +643,13 @@ class FakeDiscord:
             request.method, path, dict(request.query), body, 0, files=files,
             authorized=authorized,
         )
+        self._cloudflare = False
         status, out = self._route(request.method, path, body, files, authorized)
         rec.status, rec.response = status, out
         self.requests.append(rec)
         self._notify()
-        return self._json(status, out)
+        headers = self._rate_limit_headers(out) if status == 429 and not self._cloudflare else None
+        return self._json(status, out, headers)
 
     def _route(
         self, method: str, path: str, body: Any, files: list[str], authorized: bool
@@ -628,6 +657,7 @@ class FakeDiscord:
         for fault in self._faults:
             if fault.times > 0 and fault.method == method and fault.pattern.fullmatch(path):
                 fault.times -= 1
+                self._cloudflare = fault.cloudflare
                 return fault.status, fault.body
         app = self.application_id
         public = path.startswith(("/interactions/", "/webhooks/"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from types import SimpleNamespace
 
 import discord
@@ -176,7 +177,7 @@ async def test_a_429_discord_py_does_not_absorb_is_transient(
     ``Via`` header, which it reads as a Cloudflare ban) surfaces and is retried later."""
     fake.fail_next("POST", rf"/channels/{TRADING_CHANNEL_ID}/messages", 429,
                    {"message": "You are being rate limited.", "retry_after": 30.0,
-                    "global": False, "code": 0})
+                    "global": False, "code": 0}, cloudflare=True)
     with pytest.raises(TransientDeliveryError, match="HTTP 429"):
         await DiscordDelivery(client).send_channel(TRADING_CHANNEL_ID, message())
 
@@ -190,3 +191,51 @@ async def test_a_send_longer_than_the_timeout_is_transient(client: discord.Clien
 
     with pytest.raises(TransientDeliveryError, match="TimeoutError"):
         await DiscordDelivery(client, timeout=0.05)._guard(stuck())
+
+
+async def test_discord_py_waits_out_a_short_429_itself(
+    fake: FakeDiscord, client: discord.Client
+) -> None:
+    """A 429 as Discord sends it (``Via`` header, ``retry_after`` in the body) is retried by
+    discord.py after ``retry_after``: the send succeeds on the second request."""
+    path = rf"/channels/{TRADING_CHANNEL_ID}/messages"
+    fake.fail_next("POST", path, 429, {"message": "You are being rate limited.",
+                                       "retry_after": 0.05, "global": False, "code": 0})
+    mid = await DiscordDelivery(client).send_channel(TRADING_CHANNEL_ID, message("late"))
+    posts = fake.find("POST", path)
+    assert [r.status for r in posts] == [429, 200]
+    assert mid == int(posts[1].response["id"])
+
+
+async def test_outbox_retries_a_long_429_after_retry_after(
+    fake: FakeDiscord, engine: AsyncEngine
+) -> None:
+    """A 429 longer than the client will wait (discord.py raises ``RateLimited``) makes the
+    worker keep the row and try again no earlier than ``retry_after``, then deliver it."""
+    c = discord.Client(intents=discord.Intents(guilds=True), max_ratelimit_timeout=30.0)
+    await c.login(fake.token)
+    try:
+        clock = Clock()
+        w = OutboxWorker(engine, make_config(), DiscordDelivery(c), clock=clock,
+                         policy=OutboxPolicy())
+        await w.enqueue(Nudge(at=T0, kind="cooling_started", severity=Severity.WARNING,
+                              text="Cooling 15 min", dedupe_key="cool:ann:429",
+                              trader_id=ANN_ID))
+        await c.create_dm(discord.Object(ANN_ID))  # open the DM channel before the fault
+        dm_path = rf"/channels/{fake.dm_channels[ANN_ID]}/messages"
+        fake.fail_next("POST", dm_path, 429, {"message": "You are being rate limited.",
+                                              "retry_after": 120.0, "global": False,
+                                              "code": 0})
+        (first,) = await w.run_once()
+        assert first.status == "retry" and "rate limited for 120.0s" in first.detail
+        (row,) = await list_outbox(engine)
+        assert row.status == "pending" and row.attempts == 1
+        assert row.next_attempt_at >= T0 + timedelta(seconds=120)
+        clock.advance(seconds=60)
+        assert await w.run_once() == []  # not before retry_after
+        clock.advance(seconds=61)
+        (second,) = await w.run_once()
+        assert second.status == "sent" and second.to == "dm"
+        assert [r.status for r in fake.find("POST", dm_path)] == [429, 200]
+    finally:
+        await c.close()
