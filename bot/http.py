@@ -39,6 +39,7 @@ from bot.service import PulseService, ServiceError
 from pulse.analysis.confluence import ConfluenceResult
 from pulse.config import TIMEFRAMES, PulseConfig, validation_problems
 from pulse.models import JournalKind, Side, TradeRequest
+from pulse.requests import side_problems
 from storage.repo_journal import list_journal_entries
 from storage.repo_outbox import count_by_status
 
@@ -338,17 +339,9 @@ def _request_problems(body: RiskBody) -> list[str]:
                         "shows it, e.g. EURUSD")
     if body.time is not None and body.time.tzinfo is None:
         problems.append("time: needs a timezone, e.g. 2026-03-02T09:00:00+01:00")
-    buy = body.side is Side.BUY
-    if body.sl is not None and body.sl > 0 and (body.sl >= body.price if buy
-                                                  else body.sl <= body.price):
-        where = "below" if buy else "above"
-        problems.append(f"sl: {body.sl:g} is not {where} the {body.side.value} price "
-                        f"{body.price:g}; a {body.side.value}'s stop goes {where} the entry")
-    if body.tp is not None and body.tp > 0 and (body.tp <= body.price if buy
-                                                  else body.tp >= body.price):
-        where = "above" if buy else "below"
-        problems.append(f"tp: {body.tp:g} is not {where} the {body.side.value} price "
-                        f"{body.price:g}; a {body.side.value}'s target goes {where} the entry")
+    for problem in side_problems(body.side, body.price, body.sl, body.tp):
+        name = "sl" if problem.level == "stop" else "tp"
+        problems.append(f"{name}: {problem.detail}; {problem.hint}")
     return problems
 
 

@@ -45,6 +45,7 @@ from cogs.common import (
 )
 from pulse.analysis.confluence import ConfluenceResult
 from pulse.models import JournalEntry, JournalKind, Side, SymbolSpec, TradeRequest, Verdict
+from pulse.requests import side_problems
 from pulse.sizing import BreakdownPlan
 from storage import repo_journal
 
@@ -64,22 +65,13 @@ REASON_MAX = 300
 
 
 def check_sides(side: Side, price: float, stop: float | None, tp: float | None) -> None:
-    """Refuse a stop or target on the wrong side of the price (a typo, not a verdict)."""
-    if stop is not None:
-        if side is Side.BUY and stop >= price:
-            raise ArgumentProblem("stop", f"{stop:g} is not below the buy price {price:g}",
-                                  "A buy's stop-loss goes below the entry price.")
-        if side is Side.SELL and stop <= price:
-            raise ArgumentProblem("stop", f"{stop:g} is not above the sell price {price:g}",
-                                  "A sell's stop-loss goes above the entry price.")
-    if tp is not None:
-        if side is Side.BUY and tp <= price:
-            raise ArgumentProblem("take_profit", f"{tp:g} is not above the buy price {price:g}",
-                                  "A buy's target goes above the entry price.")
-        if side is Side.SELL and tp >= price:
-            raise ArgumentProblem("take_profit",
-                                  f"{tp:g} is not below the sell price {price:g}",
-                                  "A sell's target goes below the entry price.")
+    """Refuse a stop or target on the wrong side of the price (a typo, not a verdict);
+    the rule is :func:`pulse.requests.side_problems`, shared with the HTTP API."""
+    for problem in side_problems(side, price, stop, tp):
+        stop_loss = problem.level == "stop"
+        raise ArgumentProblem("stop" if stop_loss else "take_profit", problem.detail,
+                              f"A {side.value}'s {'stop-loss' if stop_loss else 'target'} "
+                              f"goes {problem.where} the entry price.")
 
 
 def best_score(svc: PulseService, symbol: str) -> tuple[str, ConfluenceResult] | None:
