@@ -19,6 +19,7 @@ __all__ = [
     "bars",
     "coach_consents",
     "deals",
+    "guild_settings",
     "journal_entries",
     "lockouts",
     "metadata",
@@ -53,6 +54,8 @@ traders = sa.Table(
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # 0002: when the trader chose ``timezone``; NULL = not chosen (a stored UTC is ambiguous)
+    sa.Column("timezone_set_at", UTCDateTime),
 )
 
 accounts = sa.Table(
@@ -118,6 +121,12 @@ trades = sa.Table(
     sa.Column("fee", sa.Double, nullable=False),
     sa.Column("deal_tickets", sa.JSON, nullable=False),
     sa.Column("stop_loss", sa.Double),
+    # 0002: MAE/MFE measured from bars (price units, and in R when the stop is known)
+    sa.Column("mae", sa.Double),
+    sa.Column("mfe", sa.Double),
+    sa.Column("mae_r", sa.Double),
+    sa.Column("mfe_r", sa.Double),
+    sa.Column("excursion_bars", sa.Integer),
     sa.UniqueConstraint("account_id", "trade_id"),
     sa.Index(None, "account_id", "open_time"),
     sa.Index(None, "account_id", "close_time"),
@@ -268,4 +277,17 @@ bars = sa.Table(
     sa.Column("tick_volume", sa.Double, nullable=False, server_default="0"),
     sa.Column("spread", sa.Integer, nullable=False, server_default="0"),
     sa.Column("real_volume", sa.Double, nullable=False, server_default="0"),
+)
+
+# 0002: per Discord server settings (the coach channel chosen with ``/coach channel``)
+guild_settings = sa.Table(
+    "guild_settings",
+    metadata,
+    sa.Column(
+        "guild_id", sa.BigInteger, primary_key=True, autoincrement=False,
+        comment="Discord server id",
+    ),
+    sa.Column("coach_channel_id", sa.BigInteger),
+    sa.Column("set_by", sa.BigInteger),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -29,6 +29,7 @@ TABLES = {
     "violations",
     "coach_consents",
     "bars",
+    "guild_settings",
 }
 
 
