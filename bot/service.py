@@ -79,6 +79,7 @@ from pulse.risk.state import OverrideRecord as KernelOverride
 from pulse.ticks import frame_to_bars
 from storage import open_database, repo_deals, repo_journal, repo_outbox, repo_risk, repo_traders
 from storage.records import AccountRecord, Lockout, LockoutKind, OverrideRecord, Violation
+from storage.repo_excursions import load_excursions, save_excursions
 
 __all__ = [
     "FeedFactory",
@@ -235,6 +236,7 @@ class TraderSession:
     state_saved_at: datetime | None = None
     book: object | None = None
     awaiting_excursion: dict[str, Trade] = field(default_factory=dict)
+    unsaved_excursions: dict[str, Excursion] = field(default_factory=dict)
 
     @property
     def trader_id(self) -> int:
@@ -459,6 +461,7 @@ class PulseService:
         s.kernel = kernel
         s.account = account
         kernel.book.take_changes()  # what is stored already is in sync
+        await self._restore_excursions(s, account.id, now)
         # Time moves on to now: lockouts that ended while we were down end now (nudged).
         pending.outs.extend(kernel.process(ClockEvent(now)))
         last = max((d.time for d in stored), default=None)
@@ -856,6 +859,7 @@ class PulseService:
                 self._bars[(symbol, tf)] = _bars_of(frame)
         for sess in self.sessions.values():
             self._update_excursions(sess)
+            await self._save_excursions(sess)
         return dict(self._scores)
 
     def latest_scores(self) -> dict[tuple[str, str], ConfluenceResult]:
@@ -876,6 +880,7 @@ class PulseService:
                 ex = excursion(trade, bars)
                 if ex is not None:
                     s.excursions[trade_id] = ex
+                    s.unsaved_excursions[trade_id] = ex
                     del s.awaiting_excursion[trade_id]
                     break
             else:
@@ -886,8 +891,30 @@ class PulseService:
                     del s.awaiting_excursion[trade_id]
 
     def excursions(self, trader_id: int) -> dict[str, Excursion]:
-        """MAE/MFE of the trader's closed trades (in memory: storage has no column)."""
+        """MAE/MFE of the trader's closed trades (stored with the trade, restored at start)."""
         return dict(self._session(trader_id).excursions)
+
+    async def _restore_excursions(self, s: TraderSession, account_id: int,
+                                  now: datetime) -> None:
+        """Stored MAE/MFE back in memory; the lookback's closed trades without one wait
+        for bars again (they closed while we were down or before the bars covered them)."""
+        s.excursions.update(await load_excursions(self.db, account_id))
+        for t in await repo_deals.load_trades(self.db, account_id,
+                                              closed_since=now - LOOKBACK):
+            if t.close_time is not None and t.trade_id not in s.excursions:
+                s.awaiting_excursion[t.trade_id] = t
+
+    async def _save_excursions(self, s: TraderSession) -> None:
+        """Write the excursions measured since the last save (kept for the next on error)."""
+        if not s.unsaved_excursions or s.account is None:
+            return
+        todo, s.unsaved_excursions = s.unsaved_excursions, {}
+        try:
+            await save_excursions(self.db, s.account.id, todo)
+        except Exception:
+            log.exception("trader %s: saving MAE/MFE failed; kept for the next bars",
+                          s.trader_id)
+            s.unsaved_excursions = {**todo, **s.unsaved_excursions}
 
     # ------------------------------------------------------------------ facade
 

@@ -90,6 +90,16 @@ async def test_replay_deals_persist_and_watchlist_scores_and_excursions(
     finally:
         await svc.stop()
 
+    # A restart keeps the measured MAE/MFE (stored with the trade), with no bars fetched.
+    again = ReplayFeed.from_script(_script(entry, exit_), bars={("ES", "M1"): bars},
+                                   speed=None)
+    svc2 = PulseService(cfg, feeds={9: again}, sleep=no_sleep, bars_every=10**6)
+    await svc2.start()
+    try:
+        assert svc2.excursions(9) == {"7": ex}
+    finally:
+        await svc2.stop()
+
 
 async def test_a_watchlist_symbol_without_bars_is_reported_not_fatal(
     tmp_path: Path, bars: Any
