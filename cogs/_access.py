@@ -71,14 +71,14 @@ def now_of(interaction: discord.Interaction) -> datetime:
 
 
 def coach_channels(bot: discord.Client) -> CoachChannels:
-    """The per-server coach channel store, next to the command-sync state file."""
+    """The per-server coach channel store (storage); the old JSON file next to the
+    command-sync state file, if any, is imported on first use."""
     store = getattr(bot, "coach_channels", None)
     if isinstance(store, CoachChannels):
         return store
     sync_path = getattr(bot, "sync_state_path", None)
-    if sync_path is None:
-        raise NotReady("Pulse has no state directory configured.")
-    store = CoachChannels(sync_path.with_name(DEFAULT_NAME))
+    legacy = sync_path.with_name(DEFAULT_NAME) if sync_path is not None else None
+    store = CoachChannels(engine_of(bot), legacy)
     bot.coach_channels = store  # type: ignore[attr-defined]
     return store
 

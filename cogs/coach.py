@@ -59,9 +59,10 @@ class CoachCog(commands.GroupCog, name="Coach", group_name="coach",
                                     error: app_commands.AppCommandError) -> None:
         await answer_error(interaction, error)
 
-    def _server_channel(self, interaction: discord.Interaction) -> int | None:
+    async def _server_channel(self, interaction: discord.Interaction) -> int | None:
         if interaction.guild_id is not None:
-            channel = coach_channels(self.bot).get(interaction.guild_id)
+            channel = await coach_channels(self.bot).get(interaction.guild_id,
+                                                         at=now_of(interaction))
             if channel is not None:
                 return channel
         return config_of(self.bot).discord.coach_channel_id
@@ -78,7 +79,7 @@ class CoachCog(commands.GroupCog, name="Coach", group_name="coach",
         if coach.bot:
             await answer(interaction, f"coach: {coach.mention} is a bot; pick a person.")
             return
-        channel = self._server_channel(interaction)
+        channel = await self._server_channel(interaction)
         await grant_consent(engine_of(self.bot), interaction.user.id, coach.id,
                             now_of(interaction), channel_id=channel)
         where = (
@@ -162,7 +163,8 @@ class CoachCog(commands.GroupCog, name="Coach", group_name="coach",
             return
         store = coach_channels(self.bot)
         at = now_of(interaction)
-        previous = store.set(interaction.guild_id, channel.id, by=interaction.user.id, at=at)
+        previous = await store.set(interaction.guild_id, channel.id, by=interaction.user.id,
+                                   at=at)
         moved = 0
         if previous is not None and previous != channel.id:
             # Shares given in this server carry its old channel: point them at the new one.

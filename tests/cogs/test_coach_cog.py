@@ -3,6 +3,8 @@ Server refusal, a coach refused for a trader who has not consented."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -11,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import PulseBot
 from bot.coach import coach_can_view, mirror_nudges
+from cogs._access import coach_channels
 from pulse.models import Nudge
 from storage.repo_coach import active_consents
+from storage.repo_settings import get_guild_settings
 from tests.cogs import journal_fixtures as fx
 from tests.cogs.journal_fixtures import (
     ANN,
@@ -43,7 +47,7 @@ def summary_nudge(trader: int) -> Nudge:
                  dedupe_key=f"daily_summary:{trader}:2026-03-04")
 
 
-async def test_channel_requires_manage_server(bot: PulseBot, tmp_path: Any) -> None:
+async def test_channel_requires_manage_server(bot: PulseBot, engine: AsyncEngine) -> None:
     d = desk()
     room = FakeTextChannel(name="coaching", guild=d.guild)
     cmd = coach(bot).channel
@@ -58,14 +62,16 @@ async def test_channel_requires_manage_server(bot: PulseBot, tmp_path: Any) -> N
     assert sent is not None and sent.ephemeral
     assert sent.content == ("You need the Manage Server permission to choose the coach "
                             "channel. Ask a server admin.")
-    assert not (tmp_path / "pulse-coach-channels.json").exists()
+    assert await get_guild_settings(engine, d.guild.id) is None
 
     admin = FakeRole(9, "Coach", discord.Permissions(manage_guild=True))
     d.cora.roles.append(admin)
     ok = d.interaction(bot, d.cora)
     await invoke(cmd, ok, channel=room)
     assert ok.response.sent is not None and room.mention in (ok.response.sent.content or "")
-    assert (tmp_path / "pulse-coach-channels.json").exists()
+    stored = await get_guild_settings(engine, d.guild.id)
+    assert stored is not None and stored.coach_channel_id == room.id
+    assert stored.set_by == d.cora.id
 
 
 async def test_channel_in_a_dm_is_refused(bot: PulseBot) -> None:
@@ -186,3 +192,27 @@ def test_coach_group_shape(bot: PulseBot) -> None:
     assert isinstance(group, app_commands.Group)
     assert sorted(c.name for c in group.commands) == [
         "channel", "list", "share", "unshare", "view"]
+
+
+async def test_the_old_json_file_is_imported_once_then_storage_only(
+    bot: PulseBot, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """A channel set before revision 0002 (JSON file beside the database) is honoured:
+    imported on first use, the file renamed, later changes in storage only."""
+    d = desk()
+    legacy = tmp_path / "pulse-coach-channels.json"
+    legacy.write_text(json.dumps({"version": 1, "guilds": {
+        str(d.guild.id): {"channel_id": 4242, "set_by": CORA, "set_at": DAY.isoformat()},
+        "not-a-guild": {"channel_id": 1}}}))
+    assert bot.sync_state_path is not None and legacy.parent == bot.sync_state_path.parent
+    inter = d.interaction(bot, d.ann)
+    await invoke(coach(bot).share, inter, coach=FakeUser(CORA, "cora"))
+    (consent,) = await active_consents(engine, ANN)
+    assert consent.channel_id == 4242
+    assert not legacy.exists() and (tmp_path / "pulse-coach-channels.json.migrated").exists()
+    stored = await get_guild_settings(engine, d.guild.id)
+    assert stored is not None and (stored.coach_channel_id, stored.set_by) == (4242, CORA)
+    # a file appearing again later is not read: storage is the only source now
+    legacy.write_text(json.dumps({"version": 1, "guilds": {
+        str(d.guild.id): {"channel_id": 1, "set_by": CORA}}}))
+    assert await coach_channels(bot).get(d.guild.id, at=DAY) == 4242
