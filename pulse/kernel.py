@@ -290,6 +290,7 @@ class PulseKernel:
         self._order: list[str] = []  # trade ids in open order
         self._tape = TradeTape()  # the behaviour engine's sorted view of the same trades
         self._open: set[str] = set()
+        self._open_pids: set[int] = set()  # position ids of the open trades (kept as they change)
         self._stops: dict[int, float] = {}
         self._violations: list[tuple[int, str]] = []
         self._violation_tickets: set[int] = set()
@@ -506,7 +507,8 @@ class PulseKernel:
         return out
 
     def _open_positions(self) -> set[int]:
-        return {self._trades[t].position_id for t in self._open}
+        """Position ids of the open trades (a live set: read it, don't keep it)."""
+        return self._open_pids
 
     def _upsert(self, trade: Trade) -> None:
         if trade.trade_id not in self._trades:
@@ -518,8 +520,10 @@ class PulseKernel:
         self._tape.upsert(trade)
         if trade.close_time is None:
             self._open.add(trade.trade_id)
-        else:
+            self._open_pids.add(trade.position_id)
+        elif trade.trade_id in self._open:
             self._open.discard(trade.trade_id)
+            self._open_pids = {self._trades[t].position_id for t in self._open}
 
     def _on_entry(self, te: TradeEvent) -> list[OutEvent]:
         trade = te.trade

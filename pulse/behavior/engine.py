@@ -365,11 +365,16 @@ class BehaviorEngine:
         or outside every ``optimal_hours`` window when those are set."""
         local = entry.open_time.astimezone(self.tz)
         s = _sod(local)
-        hhmm = f"{local:%H:%M}"
+        start, end = self._fatigue
+        fatigued = start != end and _in_window(s, start, end)
+        if not fatigued and (
+            not self._optimal or any(_in_window(s, a, b) for a, b in self._optimal)
+        ):
+            return None  # the usual case: no text to format
+        hhmm = f"{local.hour:02d}:{local.minute:02d}"
         parts: list[str] = []
         conf = 0.0
-        start, end = self._fatigue
-        if start != end and _in_window(s, start, end):
+        if fatigued:
             length = (end - start) % _DAY
             depth = min((s - start) % _DAY, (end - s) % _DAY)
             full = min(_FULL_NIGHT_DEPTH, length / 2)
@@ -423,8 +428,7 @@ class BehaviorEngine:
         rising size over the last ``tilt_rising_size_entries`` entries, and at least
         ``tilt_daily_loss_used_percent`` of the daily loss limit used."""
         c = self.cfg
-        signals: list[str] = []
-
+        # Facts first, texts only when enough signals fire (most entries raise none).
         losses = 0
         total = 0.0
         for t in view.exits_back():
@@ -432,31 +436,41 @@ class BehaviorEngine:
                 break
             losses += 1
             total += t.net_pnl
-        if losses >= c.tilt_consecutive_losses:
-            signals.append(f"{losses} losses in a row ({self._money(total)})")
-
-        if revenge is not None:
-            signals.append("this entry is a revenge trade")
-        else:
-            prior = self._recent_revenge(entry, view)
-            if prior is not None:
-                signals.append(f"revenge entry on {prior.symbol} at {self._local(prior.open_time)}")
+        streak_hit = losses >= c.tilt_consecutive_losses
+        prior = None if revenge is not None else self._recent_revenge(entry, view)
 
         n = c.tilt_rising_size_entries
+        need = max(n - 1, c.baseline_min_entries)
         prior_entries: list[Trade] = []
         for t in view.entries_back():
             prior_entries.append(t)
-            if len(prior_entries) >= max(n - 1, c.baseline_min_entries):
+            if len(prior_entries) >= need:
                 break
-        if len(prior_entries) >= max(n - 1, c.baseline_min_entries):
+        vols: list[float] | None = None
+        if len(prior_entries) >= need:
             vols = [t.entry_volume for t in reversed(prior_entries[: n - 1])]
             vols.append(entry.entry_volume)
-            if all(b > a * (1 + _REL_EPS) for a, b in pairwise(vols)):
-                signals.append("sizes rising " + " → ".join(_lots(v) for v in vols) + " lots")
+            if not all(b > a * (1 + _REL_EPS) for a, b in pairwise(vols)):
+                vols = None
 
-        if not math.isnan(daily_loss_used_pct) and _at_least(
+        dl_hit = not math.isnan(daily_loss_used_pct) and _at_least(
             daily_loss_used_pct, c.tilt_daily_loss_used_percent
-        ):
+        )
+        count = (int(streak_hit) + int(revenge is not None or prior is not None)
+                 + int(vols is not None) + int(dl_hit))
+        if count < c.tilt_min_signals:
+            return None
+
+        signals: list[str] = []
+        if streak_hit:
+            signals.append(f"{losses} losses in a row ({self._money(total)})")
+        if revenge is not None:
+            signals.append("this entry is a revenge trade")
+        elif prior is not None:
+            signals.append(f"revenge entry on {prior.symbol} at {self._local(prior.open_time)}")
+        if vols is not None:
+            signals.append("sizes rising " + " → ".join(_lots(v) for v in vols) + " lots")
+        if dl_hit:
             signals.append(f"{daily_loss_used_pct:.0f}% of the daily loss limit used")
 
         if len(signals) < c.tilt_min_signals:

@@ -14,7 +14,7 @@ call costs O(log n + recent trades) instead of O(n log n).
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
@@ -35,13 +35,7 @@ def _ckey(t: Trade) -> tuple[datetime, str]:
     return (t.close_time, t.trade_id)
 
 
-def _open_time(t: Trade) -> datetime:
-    return t.open_time
-
-
-def _close_time(t: Trade) -> datetime:
-    assert t.close_time is not None
-    return t.close_time
+_ID_MAX = "\U0010ffff" * 8  # sorts after any trade id (ids are digits and dots)
 
 
 class TradeTape(SequenceABC[Trade]):
@@ -52,7 +46,7 @@ class TradeTape(SequenceABC[Trade]):
     replaces its older one, as with :meth:`upsert`).
     """
 
-    __slots__ = ("_by_id", "_closed", "_open")
+    __slots__ = ("_by_id", "_ckeys", "_closed", "_okeys", "_open")
 
     def __init__(self, trades: Iterable[Trade] = ()) -> None:
         self._by_id: dict[str, Trade] = {t.trade_id: t for t in trades}
@@ -60,6 +54,10 @@ class TradeTape(SequenceABC[Trade]):
         self._closed: list[Trade] = sorted(
             (t for t in self._open if t.close_time is not None), key=_ckey
         )
+        # Parallel sort keys: bisecting plain tuples is several times cheaper than
+        # bisecting with a key function (which is called at every probe).
+        self._okeys: list[tuple[datetime, str]] = [_okey(t) for t in self._open]
+        self._ckeys: list[tuple[datetime, str]] = [_ckey(t) for t in self._closed]
 
     # -- Sequence ------------------------------------------------------------------
     @overload
@@ -86,22 +84,38 @@ class TradeTape(SequenceABC[Trade]):
 
     def upsert(self, trade: Trade) -> None:
         """Insert ``trade`` or replace the stored trade with the same ``trade_id``."""
-        self.discard(trade.trade_id)
-        self._by_id[trade.trade_id] = trade
-        insort(self._open, trade, key=_okey)
+        tid = trade.trade_id
+        old = self._by_id.get(tid)
+        self._by_id[tid] = trade
+        ok = (trade.open_time, tid)
+        if old is not None and old.open_time == trade.open_time:
+            self._open[bisect_left(self._okeys, ok)] = trade  # same place: replace
+        else:
+            if old is not None:
+                i = bisect_left(self._okeys, (old.open_time, tid))
+                del self._open[i], self._okeys[i]
+            i = bisect_right(self._okeys, ok)
+            self._open.insert(i, trade)
+            self._okeys.insert(i, ok)
+        if old is not None and old.close_time is not None:
+            j = bisect_left(self._ckeys, (old.close_time, tid))
+            del self._closed[j], self._ckeys[j]
         if trade.close_time is not None:
-            insort(self._closed, trade, key=_ckey)
+            ck = (trade.close_time, tid)
+            j = bisect_right(self._ckeys, ck)
+            self._closed.insert(j, trade)
+            self._ckeys.insert(j, ck)
 
     def discard(self, trade_id: str) -> None:
         """Remove the trade with this id, if any."""
         old = self._by_id.pop(trade_id, None)
         if old is None:
             return
-        i = bisect_left(self._open, _okey(old), key=_okey)
-        del self._open[i]
+        i = bisect_left(self._okeys, (old.open_time, trade_id))
+        del self._open[i], self._okeys[i]
         if old.close_time is not None:
-            j = bisect_left(self._closed, _ckey(old), key=_ckey)
-            del self._closed[j]
+            j = bisect_left(self._ckeys, (old.close_time, trade_id))
+            del self._closed[j], self._ckeys[j]
 
     @property
     def closed(self) -> list[Trade]:
@@ -111,16 +125,17 @@ class TradeTape(SequenceABC[Trade]):
     def view(self, at: datetime, exclude: Iterable[str] = ()) -> TradeView:
         """What was known at ``at``: entries opened at or before it, exits at or before it,
         without the trades in ``exclude`` (the entry being judged)."""
+        hi = (at, _ID_MAX)  # after every trade at ``at`` (ids are shorter than this)
         return TradeView(
             self,
             at,
-            frozenset(exclude),
-            bisect_right(self._open, at, key=_open_time),
-            bisect_right(self._closed, at, key=_close_time),
+            exclude if isinstance(exclude, frozenset) else frozenset(exclude),
+            bisect_right(self._okeys, hi),
+            bisect_right(self._ckeys, hi),
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TradeView:
     """A tape seen from instant ``at``: entries with ``open_time <= at`` and exits with
     ``close_time <= at`` (a trade closed later is still open here), minus ``exclude``."""
@@ -149,7 +164,7 @@ class TradeView:
 
     def count_entries_since(self, start: datetime) -> int:
         """Entries with ``start <= open_time <= at`` (excluded trades not counted)."""
-        lo = bisect_left(self.tape._open, start, key=_open_time)
+        lo = bisect_left(self.tape._okeys, (start,))
         n = max(0, self.entries_hi - lo)
         for trade_id in self.exclude:
             t = self.tape.get(trade_id)

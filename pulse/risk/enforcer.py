@@ -92,9 +92,10 @@ class RiskChange:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DailyLoss:
-    """Where the day stands against its loss limit."""
+    """Where the day stands against its loss limit (recomputed after every fill and
+    snapshot, so a plain slotted class: a frozen dataclass's init costs 3x more)."""
 
     pnl: float
     anchor: float
