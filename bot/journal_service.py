@@ -30,6 +30,7 @@ from storage.repo_bars import load_bars
 from storage.repo_deals import load_deals, load_trades
 from storage.repo_journal import list_journal_entries
 from storage.repo_risk import list_lockouts, list_overrides, list_violations
+from storage.repo_settings import chosen_timezone
 from storage.repo_traders import accounts_for_trader, get_trader
 
 __all__ = [
@@ -43,11 +44,17 @@ __all__ = [
 
 
 async def trader_timezone(engine: AsyncEngine, cfg: PulseConfig, trader_id: int) -> ZoneInfo:
-    """Stored settings, else config.yaml's trader entry, else the day-reset timezone."""
-    rec = await get_trader(engine, trader_id)
+    """The timezone the trader chose (``/settings``; UTC too), else a stored one written
+    without the "chosen" mark (config seed, import) unless it is the column's default UTC,
+    else config.yaml's trader entry, else the day-reset timezone."""
+    chosen = await chosen_timezone(engine, trader_id)
     names = []
-    if rec is not None and rec.timezone and rec.timezone != "UTC":
-        names.append(rec.timezone)
+    if chosen is not None:
+        names.append(chosen)
+    else:
+        rec = await get_trader(engine, trader_id)
+        if rec is not None and rec.timezone and rec.timezone != "UTC":
+            names.append(rec.timezone)
     tc = cfg.trader(trader_id)
     if tc is not None:
         names.append(tc.timezone)
@@ -145,10 +152,12 @@ async def daily_summary(
                     f"{lo.until.astimezone(j.tz):%H:%M}" + (f" ({lo.reason})" if lo.reason else "")
                 )
     for o in stored_overrides:
-        hits.append(f"{o.rule} overridden at {o.at.astimezone(j.tz):%H:%M}: {o.reason}")
+        hits.append(f"{o.rule} overridden at {o.at.astimezone(j.tz):%H:%M}: "
+                    f"{_clause(o.reason)}")
     if not stored_overrides:
         for e in journal_overrides:
-            hits.append(f"{e.rule} overridden at {e.at.astimezone(j.tz):%H:%M}: {e.text}")
+            hits.append(f"{e.rule} overridden at {e.at.astimezone(j.tz):%H:%M}: "
+                        f"{_clause(e.text)}")
     report = engine_b.report(day_flags, overrides, violations)
     return build_daily_summary(
         j.records,
@@ -162,6 +171,16 @@ async def daily_summary(
         currency=j.currency,
         day_reset=reset,
     )
+
+
+def _clause(text: str | None) -> str:
+    """A reason as a clause inside the summary's rule-hit list, which ends each list with
+    its own period: one trailing full stop goes ("not revenge." -> "not revenge"), an
+    ellipsis, "?" or "!" stays."""
+    text = (text or "").strip()
+    if text.endswith(".") and not text.endswith(".."):
+        return text[:-1].rstrip()
+    return text
 
 
 async def weekly_summary(

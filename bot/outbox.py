@@ -305,7 +305,7 @@ class OutboxWorker:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._tz_cache: dict[tuple[int, str | None], tzinfo] = {}
+        self._tz_cache: dict[tuple[int, str | None, datetime | None], tzinfo] = {}
         self._dms_closed: dict[int, datetime] = {}  # trader -> do not try DMs before
 
     # -- writing
@@ -576,9 +576,10 @@ class OutboxWorker:
         return ProcessOutcome(item.id, "failed", reason)
 
     async def _timezone(self, trader_id: int, record: TraderRecord | None) -> tzinfo:
-        """The trader's timezone (``trader_timezone``), cached per stored timezone name:
-        the answer only depends on the trader row's timezone and the (fixed) config."""
-        key = (trader_id, record.timezone if record is not None else None)
+        """The trader's timezone (``trader_timezone``), cached per stored trader row
+        (timezone and ``updated_at``: choosing UTC keeps the name but marks it chosen)."""
+        key = (trader_id, record.timezone if record is not None else None,
+               record.updated_at if record is not None else None)
         tz = self._tz_cache.get(key)
         if tz is None:
             tz = await trader_timezone(self.db, self.config, trader_id)

@@ -32,6 +32,7 @@ from bot.journal_service import trader_timezone
 from bot.scheduler import schedule_for
 from pulse.config import PulseConfig
 from storage.records import AccountRecord, TraderRecord, TraderSettings
+from storage.repo_settings import set_trader_timezone
 from storage.repo_traders import (
     account_by_login,
     accounts_for_trader,
@@ -239,10 +240,8 @@ async def change_settings(
             raise SettingsInputError([f"settings: {exc}"]) from None
     if timezone is not None:
         name = parse_timezone(timezone)
-        # A stored "UTC" reads as "never set" (the trader row's default), so a trader
-        # who chooses UTC gets its canonical alias instead.
-        name = "Etc/UTC" if name == "UTC" else name
-        await upsert_trader(engine, trader_id, at=at, timezone=name)
+        # Marked as chosen (traders.timezone_set_at), so a chosen UTC is not the default.
+        await set_trader_timezone(engine, trader_id, name, at)
     if changes:
         await update_settings(engine, trader_id, at, **changes)
     elif timezone is None:

@@ -86,7 +86,7 @@ async def test_timezone_is_persisted_and_reschedules(
     utc = d.interaction(bot)
     await invoke(settings(bot).timezone, utc, name="UTC")
     rec = await get_trader(engine, ANN)
-    assert rec is not None and rec.timezone == "Etc/UTC"  # "UTC" would read as unset
+    assert rec is not None and rec.timezone == "UTC"  # stored as chosen, not the default
 
 
 async def test_invalid_timezone_refused_with_suggestions(
