@@ -270,8 +270,9 @@ class PulseService:
         """``feeds`` maps a trader's Discord id to its feed (else ``feed_factory`` builds
         one from the trader's config); ``engine`` is an open storage engine (else one is
         opened from ``config.storage.url`` at :meth:`start` and disposed at :meth:`stop`);
-        ``bars_every`` is how many polls pass between watchlist bar fetches (default: about
-        once a minute); ``symbols`` are known specs (others are asked of the feed);
+        ``bars_every`` overrides ``feeds.bars_every_polls`` (polls between watchlist bar
+        fetches; unset in both: about once a minute); ``symbols`` are known specs (others
+        are asked of the feed);
         ``state_every_seconds`` spaces out saves of the kernel's state (overrides are
         saved at once; deals never wait for it, see :meth:`_save_state`)."""
         self.config = config
@@ -286,6 +287,8 @@ class PulseService:
         self._sleep = sleep
         self.state_every = timedelta(seconds=state_every_seconds)
         interval = config.feeds.poll_interval_seconds
+        if bars_every is None:  # an explicit argument (tests, demo, bench) wins over config
+            bars_every = config.feeds.bars_every_polls
         self.bars_every = bars_every if bars_every is not None else max(1, round(60 / interval))
         self.symbols: dict[str, SymbolSpec] = dict(symbols or {})
         self.on_out_events: list[OutListener] = []

@@ -450,6 +450,8 @@ class FeedsConfig(_Section):
     backoff_initial_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=60.0, gt=0)
     bars_count: int = Field(default=500, ge=50, le=100_000)
+    # polls between watchlist bar fetches (scores, MAE/MFE); 0 = never; None = ~once a minute
+    bars_every_polls: int | None = Field(default=None, ge=0)
     watchlist: WatchlistConfig = WatchlistConfig()
 
 
