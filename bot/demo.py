@@ -656,28 +656,13 @@ class DemoResult:
     verdicts: list[Verdict] = field(default_factory=list)
 
 
-def _stops(steps: Sequence[Step]) -> dict[int, float]:
-    """The stop each scripted entry was placed with, by position id."""
-    return {s.deal.position_id: s.sl for s in steps
-            if isinstance(s, DealEvent) and s.sl is not None
-            and s.deal.entry in (DealEntry.IN, DealEntry.INOUT)}
-
-
 def _demo_feed(day: DemoDay, sleep: Sleep) -> ReplayFeed:
-    """A :class:`~bot.feeds.replay.ReplayFeed` on the demo bars whose open positions carry
+    """A :class:`~bot.feeds.replay.ReplayFeed` on the demo bars; its open positions carry
     the stop the script placed them with (as MT5's ``positions_get`` does), so trades get
     their initial risk and R."""
     from bot.feeds.replay import ReplayFeed, load_bars_csv
-    from pulse.models import Position
 
-    stops = _stops(day.steps)
-
-    class DemoFeed(ReplayFeed):
-        async def positions(self, symbol: str | None = None) -> list[Position]:
-            return [p.model_copy(update={"sl": stops.get(p.identifier, p.sl)})
-                    for p in await super().positions(symbol)]
-
-    return DemoFeed(
+    return ReplayFeed(
         day.steps, bars={(DEMO_SYMBOL, DEMO_BAR_TIMEFRAME): load_bars_csv(DEMO_BARS)},
         symbols=day.script.symbols, initial_balance=0.0, currency=day.script.account.currency,
         speed=None, sleep=sleep, session=DEMO_SESSION,

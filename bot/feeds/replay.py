@@ -174,6 +174,7 @@ class _PositionState:
     price: float
     time: datetime
     ticket: int
+    sl: float | None = None  # the stop the script's entry carried (MT5's position.sl)
 
 
 class ReplayFeed(Feed):
@@ -334,7 +335,7 @@ class ReplayFeed(Feed):
             self._played_tickets.add(deal.ticket)
             self._played_deals.append(deal)
             if deal.is_trade:
-                self._apply_position(deal)
+                self._apply_position(deal, _event_sl(event))
             self._balance += deal.net
             self._equity = None
             return
@@ -344,13 +345,16 @@ class ReplayFeed(Feed):
             self._balance = float(values["balance"])
             self._equity = float(values["equity"])
 
-    def _apply_position(self, d: Deal) -> None:
+    def _apply_position(self, d: Deal, sl: float | None = None) -> None:
         side = Side.from_deal_type(d.type)
         pos = self._positions.get(d.position_id)
         if d.entry is DealEntry.IN and pos is None:
             self._positions[d.position_id] = _PositionState(
-                d.symbol, side, d.volume, d.price, d.time, d.position_id
+                d.symbol, side, d.volume, d.price, d.time, d.position_id, sl or None
             )
+            return
+        if pos is not None and sl:
+            pos.sl = sl  # a later deal's stop (a scale-in moved it)
         elif pos is not None and side is pos.side:  # scale-in
             total = pos.volume + d.volume
             pos.price = (pos.price * pos.volume + d.price * d.volume) / total
@@ -388,6 +392,7 @@ class ReplayFeed(Feed):
                 volume=p.volume,
                 price_open=p.price,
                 symbol=p.symbol,
+                sl=p.sl,
             )
             for pid, p in sorted(self._positions.items())
             if symbol is None or p.symbol == symbol
@@ -493,6 +498,12 @@ def _event_symbol(e: Any) -> str | None:
         if inner is not None and getattr(inner, "symbol", None):
             return str(inner.symbol)
     return None
+
+
+def _event_sl(e: Any) -> float | None:
+    """The stop a scripted deal was placed with (a DealEvent's ``sl`` or a dict's)."""
+    sl = e.get("sl") if isinstance(e, Mapping) else getattr(e, "sl", None)
+    return float(sl) if isinstance(sl, (int, float)) and sl > 0 else None
 
 
 def _event_deal(e: Any) -> Deal | None:

@@ -224,3 +224,32 @@ def test_csv_errors_name_the_row(tmp_path: Path) -> None:
         load_bars_csv(p)
     with pytest.raises(ValueError, match="speed"):
         ReplayFeed(speed=0)
+
+
+async def test_open_positions_carry_the_stop_of_the_scripted_entry(tmp_path: Path) -> None:
+    """Like MT5's positions_get, an open position reports the stop its entry was placed
+    with, so the service's trades get an initial risk (and R) from the replay feed."""
+    import copy
+
+    from bot.service import PulseService
+    from pulse.config import parse_config
+
+    script = copy.deepcopy(SCRIPT)
+    script["events"][1]["sl"] = 1.0830  # the entry deal's stop
+    feed = ReplayFeed.from_script(script, speed=None)
+    async for _ in feed.play(until=datetime(2026, 3, 2, 8, 0, 5, tzinfo=UTC)):
+        pass
+    (pos,) = await feed.positions()
+    assert (pos.identifier, pos.sl) == (7, 1.0830)
+    assert await feed.positions("GBPUSD") == []
+
+    cfg = parse_config({"storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"},
+                        "traders": [{"discord_user_id": 9, "feed": "replay"}]}, env={})
+    svc = PulseService(cfg, feeds={9: feed}, bars_every=0)
+    await svc.start()
+    try:
+        await svc.poll_once()
+        (trade,) = await svc.trades(9)
+        assert trade.stop_loss == 1.0830
+    finally:
+        await svc.stop()
