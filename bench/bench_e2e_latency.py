@@ -124,6 +124,7 @@ async def run(round_trips: int, poll: float, db: Path) -> None:
         task = asyncio.create_task(serve(bot, fake.token, signals=()))
         try:
             await asyncio.wait_for(bot.wait_until_ready(), timeout=WAIT)
+            await process.wait_service(timeout=WAIT)  # started in the background
             balance = 100_000.0
             ticket = 1
             for _ in range(round_trips):

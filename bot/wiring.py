@@ -7,9 +7,14 @@ start-up (``setup_hook``: after login, before the gateway connects, before the c
   1. ``open_storage``: open the database and run the migrations (``storage.open_database``);
   2. ``start_outbox``: the outbox worker delivering through the logged-in client
      (REST works before the gateway is up, so nothing waits for READY);
-  3. ``start_service``: the :class:`~bot.service.PulseService` over the traders' feeds
-     (rebuilds each trader's day from storage and the feed's history), then its poll
-     loop as a background task; every poll that queued a nudge wakes the outbox at once;
+  3. ``start_service``: a background task starts the :class:`~bot.service.PulseService`
+     over the traders' feeds (connects them, rebuilds each trader's day from storage and
+     the feed's history), then runs its poll loop; every poll that queued a nudge wakes
+     the outbox at once. In the background because a terminal that does not answer
+     (MT5 busy, a bridge that accepts but hangs) must not hold ``setup_hook`` and with it
+     the Discord connection: the bot logs in, syncs and answers (commands say the
+     service is starting) while the feeds come up. ``bot.service`` is set once started;
+     :meth:`PulseProcess.wait_service` waits for it;
   4. ``start_scheduler``: APScheduler summary jobs rebuilt from storage;
   5. ``start_http``: health, metrics and the JSON API (:mod:`bot.http`). A port already
      taken is logged as an error and the bot runs on without HTTP: Discord is the
@@ -91,10 +96,8 @@ def build_feeds(config: PulseConfig, secrets: Secrets) -> dict[int, Feed]:
             feeds[t.discord_user_id] = MT5Feed.from_config(feeds_cfg, secrets)
         except FeedError as exc:
             problems.append(f"{where}.feed: {exc}")
-        except OSError as exc:  # mt5linux connects when its client is built
-            b = feeds_cfg.bridge
-            problems.append(f"{where}.feed: the mt5linux bridge at {b.host}:{b.port} is not "
-                            f"reachable ({exc.strerror or exc}); start it or fix feeds.bridge")
+        # (an mt5linux bridge is reached at connect(), in the background: an unreachable
+        # one is a feed that is down, reported by /pulse/health and a feed_down nudge)
     if problems:
         raise ConfigError(problems, source="config")
     return feeds
@@ -154,11 +157,13 @@ class PulseProcess:
         self.metrics = metrics or PulseMetrics()
         self.engine: AsyncEngine | None = None
         self.service: PulseService | None = None
+        self._starting: PulseService | None = None
         self.outbox: MeteredOutbox | None = None
         self.scheduler: SummaryScheduler | None = None
         self.http: HttpServer | None = None
         self.http_error: str | None = None
         self._run_task: asyncio.Task[None] | None = None
+        self._service_started = asyncio.Event()
         self._gateway_up = False
         missing = [t.discord_user_id for t in self.config.traders
                    if t.discord_user_id not in self.feeds]
@@ -240,18 +245,41 @@ class PulseProcess:
         service = PulseService(self.config, feeds=self.feeds, engine=self.engine,
                                **self.service_options)
         service.on_out_events.append(self._on_out_events)
-        await service.start()
-        self.service = service
-        self.bot.service = service  # type: ignore[attr-defined]
+        self._starting = service
         self._run_task = asyncio.create_task(self._run_service(service), name="pulse-service")
 
     async def _run_service(self, service: PulseService) -> None:
+        """Start the service (feeds may be slow to answer), publish it, then poll."""
         try:
+            await service.start()
+            self.service = service
+            self.bot.service = service  # type: ignore[attr-defined]
+            self._service_started.set()
+            log.info("trading service started for %d trader(s)", len(service.sessions))
             await service.run()
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("the service loop stopped on an error; feeds are no longer polled")
+            log.exception("the service stopped on an error; feeds are no longer polled")
+
+    async def wait_service(self, timeout: float | None = None) -> PulseService:
+        """The started service (waits for the background start); TimeoutError after
+        ``timeout`` seconds, RuntimeError when there is none or it failed to start."""
+        if not self.config.traders:
+            raise RuntimeError("no traders configured: there is no trading service")
+        started = asyncio.ensure_future(self._service_started.wait())
+        waiting: set[asyncio.Future[Any]] = {started}
+        if self._run_task is not None:
+            waiting.add(self._run_task)
+        try:
+            await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            started.cancel()
+        if self.service is not None:
+            return self.service
+        if self._run_task is not None and self._run_task.done():
+            raise RuntimeError("the trading service failed to start (see the log)")
+        raise TimeoutError(f"the trading service did not start within {timeout}s")
 
     def _on_out_events(self, trader_id: int, outs: list[OutEvent]) -> None:
         self.metrics.on_out_events(trader_id, outs)
@@ -286,7 +314,14 @@ class PulseProcess:
     async def stop_service(self) -> None:
         service, task = self.service, self._run_task
         if service is None:
-            return
+            service = self._starting
+            if service is None:
+                return
+            # still starting (a feed that does not answer): stop waiting for it
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await service.stop()
         if task is not None and not task.done():
             grace = SERVICE_STOP_GRACE + self.config.feeds.poll_interval_seconds

@@ -54,6 +54,7 @@ __all__ = [
     "READ_ONLY_CALLS",
     "TIMEFRAME_CODES",
     "TRANSPORT_CODES",
+    "LazyBridge",
     "MT5Feed",
     "describe_error",
     "load_module",
@@ -150,7 +151,62 @@ def _load_bridge(bridge: BridgeConfig) -> Any:
             "pip install 'zanalytics-pulse[bridge]'",
             op="import",
         ) from None
-    return Bridge(host=bridge.host, port=bridge.port)
+    return LazyBridge(lambda: Bridge(host=bridge.host, port=bridge.port),
+                      f"{bridge.host}:{bridge.port}")
+
+
+class LazyBridge:
+    """An mt5linux client built on first use, not when the feed is built.
+
+    ``mt5linux.MetaTrader5(host, port)`` opens its rpyc connection in the constructor,
+    which blocks (and raises when nothing listens). Built here on the first call, that
+    happens inside :meth:`MT5Feed.connect`'s worker thread, so ``pulse run`` and the
+    event loop never wait on it. A bridge that cannot be reached answers like the
+    package does when the terminal is gone: the call returns None and ``last_error()``
+    is -10004 (no IPC connection), so the feed backs off, says ``feed_down`` and retries
+    (the next call tries to connect again).
+    """
+
+    def __init__(self, factory: Any, where: str) -> None:
+        self._factory = factory
+        self._where = where
+        self._client: Any = None
+        self._error: tuple[int, str] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._client is None:
+            if name == "last_error" and self._error is not None:
+                error = self._error
+                return lambda: error
+            try:
+                self._client = self._factory()
+                self._error = None
+            except (OSError, EOFError) as exc:
+                self._lost(exc)
+                return lambda *a, **k: None
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attr(*args, **kwargs)
+            except (OSError, EOFError) as exc:  # the bridge went away: reconnect next call
+                self._lost(exc)
+                return None
+
+        return call
+
+    def _lost(self, exc: BaseException) -> None:
+        self._client = None
+        self._error = (-10004, f"mt5linux bridge at {self._where} not reachable: "
+                       f"{getattr(exc, 'strerror', None) or exc}")
 
 
 class MT5Feed(Feed):

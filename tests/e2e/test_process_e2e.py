@@ -182,6 +182,7 @@ async def start_process(fake: FlakyDiscord, tmp_path: Path, ann: ReplayFeed, bob
             task.result()
             raise AssertionError("the bot stopped before READY")
         assert ready in done, "bot not READY in time"
+        await process.wait_service(timeout=WAIT)  # started in the background
         yield bot, process, task
     finally:
         ready.cancel()
