@@ -43,7 +43,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.coach import mirror_red_state
 from bot.feeds.base import Clock, Feed, FeedError, FeedStatus
+from bot.outbox import enqueue_with_mirrors
 from pulse.analysis.confluence import ConfluenceResult, ConfluenceScorer
 from pulse.config import PulseConfig, Secrets, TraderConfig
 from pulse.journal.stats import Excursion, excursion
@@ -58,11 +60,13 @@ from pulse.kernel import (
     OverrideEvent,
     OverrideOut,
     PulseKernel,
+    StateOut,
     VerdictOut,
     ViolationOut,
 )
 from pulse.models import (
     Bar,
+    BehaviorState,
     Deal,
     DealEntry,
     JournalEntry,
@@ -237,6 +241,7 @@ class TraderSession:
     book: object | None = None
     awaiting_excursion: dict[str, Trade] = field(default_factory=dict)
     unsaved_excursions: dict[str, Excursion] = field(default_factory=dict)
+    behavior_state: str | None = None  # the last StateOut's state (coach red mirrors)
 
     @property
     def trader_id(self) -> int:
@@ -464,6 +469,7 @@ class PulseService:
         s.kernel = kernel
         s.account = account
         kernel.book.take_changes()  # what is stored already is in sync
+        s.behavior_state = kernel.report().state.value  # a restart is no new turn to red
         await self._restore_excursions(s, account.id, now)
         # Time moves on to now: lockouts that ended while we were down end now (nudged).
         pending.outs.extend(kernel.process(ClockEvent(now)))
@@ -744,7 +750,10 @@ class PulseService:
             await repo_deals.delete_trades(conn, acct, gone)
         for o in work.outs:
             if isinstance(o, NudgeOut):
-                await repo_outbox.enqueue_nudge(conn, o.nudge)
+                # with its coach mirrors, in this transaction (the worker need not guess)
+                await enqueue_with_mirrors(conn, self.config, o.nudge)
+            elif isinstance(o, StateOut):
+                await self._mirror_state(conn, s, o)
             elif isinstance(o, ViolationOut):
                 await repo_risk.add_violation(conn, Violation(
                     account_id=acct, rule=o.rule, ticket=o.ticket,
@@ -756,9 +765,18 @@ class PulseService:
                 await self._write_override(conn, s, o.record)
                 s.state_saved_at = None  # not recoverable from deals: save the state now
         for n in work.feed_nudges:
-            await repo_outbox.enqueue_nudge(conn, n)
+            await enqueue_with_mirrors(conn, self.config, n)
         await self._write_lockouts(conn, s)
         return rows, gone
+
+    async def _mirror_state(self, conn: AsyncConnection, s: TraderSession,
+                            o: StateOut) -> None:
+        """A trader turning red is mirrored to their consenting coaches (the trader got
+        the nudges that made them red); only the turn, not every score change while red."""
+        was, s.behavior_state = s.behavior_state, o.state
+        if o.state == BehaviorState.RED and was != BehaviorState.RED:
+            await mirror_red_state(conn, self.config, s.trader_id, o.at, o.score,
+                                   o.flags, o.deductions)
 
     async def _save_state(self, s: TraderSession, *, force: bool = False) -> None:
         """Save the kernel's state (its event log, clock and emitted keys) on its own.
