@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -72,6 +72,7 @@ __all__ = [
     "SummaryOut",
     "VerdictOut",
     "ViolationOut",
+    "shared_offset",
 ]
 
 
@@ -847,7 +848,7 @@ class PulseKernel:
         """A kernel in the exported state (replayed silently; nothing is re-emitted)."""
         k = cls(config, **kwargs)
         events = [_event_from_json(e) for e in data.get("events", [])]
-        k._silent(events, datetime.fromisoformat(data["clock"]) if data.get("clock") else None)
+        k._silent(events, _parse_at(data["clock"]) if data.get("clock") else None)
         k._emitted |= set(data.get("emitted", []))
         return k
 
@@ -912,15 +913,47 @@ def _event_to_json(e: InEvent) -> dict[str, Any]:
     return {"type": "clock", "at": e.at.isoformat()}
 
 
+_OFFSETS: dict[timedelta, tzinfo] = {}
+
+
+def _parse_at(text: str) -> datetime:
+    """An ISO time with one shared ``timezone`` object per UTC offset.
+
+    Aware datetimes whose tzinfo is the *same* object compare directly; pydantic's parsed
+    ``TzInfo`` (or a new ``timezone`` per value) costs an offset lookup on both sides of
+    every comparison, which made ``restore`` several times slower than live processing
+    (the tape and the event order compare times constantly). A fixed offset has no DST
+    fold, so the direct comparison is exact; the text and the instant are unchanged."""
+    return shared_offset(datetime.fromisoformat(text))
+
+
+def shared_offset(dt: datetime) -> datetime:
+    """``dt`` with the shared fixed-offset tzinfo of its UTC offset (see ``_parse_at``)."""
+    off = dt.utcoffset()
+    if off is None:
+        return dt  # naive: left for validation to refuse
+    tz = _OFFSETS.get(off)
+    if tz is None:
+        tz = _OFFSETS.setdefault(off, timezone(off) if off else UTC)
+    return dt if dt.tzinfo is tz else dt.replace(tzinfo=tz)
+
+
+def _with_time(d: Mapping[str, Any], key: str) -> dict[str, Any]:
+    out = dict(d)
+    if isinstance(out.get(key), str):
+        out[key] = _parse_at(out[key])
+    return out
+
+
 def _event_from_json(d: Mapping[str, Any]) -> InEvent:
-    at = datetime.fromisoformat(d["at"])
+    at = _parse_at(d["at"])
     t = d["type"]
     if t == "deal":
-        return DealEvent(at, Deal.model_validate(d["deal"]), d.get("sl"))
+        return DealEvent(at, Deal.model_validate(_with_time(d["deal"], "time")), d.get("sl"))
     if t == "equity":
         return EquityEvent(at, float(d["balance"]), float(d["equity"]))
     if t == "check":
-        return CheckEvent(at, TradeRequest.model_validate(d["request"]))
+        return CheckEvent(at, TradeRequest.model_validate(_with_time(d["request"], "time")))
     if t == "override":
         return OverrideEvent(at, str(d["rule"]), str(d["reason"]))
     if t == "break":

@@ -115,3 +115,17 @@ def test_late_break_request_is_answered_as_of_the_clock() -> None:
     n = next(o for o in out if isinstance(o, NudgeOut))
     assert n.at == t(15) and n.data["until"] == t(15, 10).isoformat()
     assert k.replays == 0
+
+
+def test_restored_times_share_one_tzinfo_per_offset_and_keep_their_text() -> None:
+    # Restore used to get pydantic TzInfo objects (one per value): every time comparison
+    # then looked offsets up on both sides, which made restore several times slower.
+    k = kernel()
+    k.process_many([entry(11, t(9)), entry(12, t(10)), BreakEvent(t(11), 5)])
+    blob = k.export_state()
+    k2 = PulseKernel.restore(blob, PulseConfig(), **KW)  # type: ignore[arg-type]
+    times = [tr.open_time for tr in k2.trades()]
+    assert times == [t(9), t(10)]
+    assert times[0].tzinfo is times[1].tzinfo
+    assert [e["at"] for e in k2.export_state()["events"]] == [e["at"] for e in blob["events"]]
+    assert k2.snapshot() == k.snapshot()
