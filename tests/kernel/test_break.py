@@ -123,7 +123,7 @@ def test_restored_times_share_one_tzinfo_per_offset_and_keep_their_text() -> Non
     k = kernel()
     k.process_many([entry(11, t(9)), entry(12, t(10)), BreakEvent(t(11), 5)])
     blob = k.export_state()
-    k2 = PulseKernel.restore(blob, PulseConfig(), **KW)  # type: ignore[arg-type]
+    k2 = PulseKernel.restore(blob, PulseConfig(), **KW)
     times = [tr.open_time for tr in k2.trades()]
     assert times == [t(9), t(10)]
     assert times[0].tzinfo is times[1].tzinfo
