@@ -27,6 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
 
 from bot.app import PulseBot
+from bot.wiring import freeze_heap
 from pulse.config import load_config
 from pulse.models import Deal, DealEntry, DealType, Driver, JournalEntry, JournalKind
 from pulse.trades import reconstruct_trades
@@ -91,7 +92,7 @@ async def stall_during(work: Callable[[], Awaitable[Any]]) -> tuple[float, float
     return wall, worst
 
 
-async def main(n_trades: int, runs: int) -> None:
+async def main(n_trades: int, runs: int, freeze: bool = True) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = await open_database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
         deals, entries = journal_data(n_trades)
@@ -122,6 +123,9 @@ async def main(n_trades: int, runs: int) -> None:
             ("/summary day", summary.day, {"date": last_day}),
             ("/summary week", summary.week, {"date": last_day}),
         ]
+        if freeze:
+            frozen = freeze_heap()  # as `pulse run` does once started (bot/wiring.py)
+            print(f"start-up heap frozen: {frozen} objects")
         print(f"{n_trades} trades, {len(entries)} journal entries, {runs} runs per command")
         print(f"{'command':24} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
               f"{'stall p50 ms':>13} {'stall max ms':>13}")
@@ -152,5 +156,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trades", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--no-freeze", action="store_true",
+                    help="leave the start-up heap to the garbage collector (as before)")
     a = ap.parse_args()
-    asyncio.run(main(a.trades, a.runs))
+    asyncio.run(main(a.trades, a.runs, freeze=not a.no_freeze))

@@ -7,6 +7,7 @@ entries, overrides, violations and lockouts, then call the pure builders of
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -115,10 +116,15 @@ async def load_trader_journal(
         for o in await list_overrides(engine, trader_id)
         if (o.rule, o.at) not in known
     ]
-    flags = entry_flags(trades, cfg.behavioral, tz)
-    ids = {k: {str(f.id) for f in v} for k, v in flags.items()}
     link = timedelta(minutes=cfg.journal.entry_link_minutes)
-    records = build_records(trades, linked_entries, tz, ids, link_window=link)
+
+    def build() -> tuple[dict[str, list[Flag]], list[TradeRecord]]:
+        flags = entry_flags(trades, cfg.behavioral, tz)
+        ids = {k: {str(f.id) for f in v} for k, v in flags.items()}
+        return flags, build_records(trades, linked_entries, tz, ids, link_window=link)
+
+    # Pure CPU over every trade (tens to hundreds of ms for a year): off the event loop.
+    flags, records = await asyncio.to_thread(build)
     currency = accounts[0].currency if accounts else cfg.system.currency
     return TraderJournal(
         trader_id, tz, trades, deals, entries, records, flags, [a.id for a in accounts], currency
@@ -158,19 +164,22 @@ async def daily_summary(
         for e in journal_overrides:
             hits.append(f"{e.rule} overridden at {e.at.astimezone(j.tz):%H:%M}: "
                         f"{_clause(e.text)}")
-    report = engine_b.report(day_flags, overrides, violations)
-    return build_daily_summary(
-        j.records,
-        start,
-        end,
-        j.tz,
-        start_balance=j.balance_before(start),
-        score=report.score,
-        deductions=[f"-{d.points} {d.reason}" for d in report.deductions],
-        rule_hits=hits,
-        currency=j.currency,
-        day_reset=reset,
-    )
+    def build() -> DailySummary:
+        report = engine_b.report(day_flags, overrides, violations)
+        return build_daily_summary(
+            j.records,
+            start,
+            end,
+            j.tz,
+            start_balance=j.balance_before(start),
+            score=report.score,
+            deductions=[f"-{d.points} {d.reason}" for d in report.deductions],
+            rule_hits=hits,
+            currency=j.currency,
+            day_reset=reset,
+        )
+
+    return await asyncio.to_thread(build)  # statistics and chart data: off the event loop
 
 
 def _clause(text: str | None) -> str:
@@ -196,7 +205,8 @@ async def weekly_summary(
         for r in j.records
         if r.trade.close_time is not None and lookback <= r.trade.close_time < end
     ]
-    return build_weekly_summary(
+    return await asyncio.to_thread(  # statistics, insights, chart data: off the event loop
+        build_weekly_summary,
         j.records,
         start,
         end,

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pulse.models import Deal, DealEntry, DealType, Side, Trade
+from storage._rows import rows_to_models
 from storage._sql import between, insert
 from storage.engine import DB, reading, transaction
 from storage.schema import deals, trades
@@ -81,8 +82,8 @@ async def load_deals(
         q = q.where(deals.c.position_id.in_(list(position_ids)))
     q = q.order_by(deals.c.time, deals.c.time_msc, deals.c.ticket)
     async with reading(db) as conn:
-        rows = (await conn.execute(q)).all()
-    return [_deal(r) for r in rows]
+        # row processing and model building off the event loop (I/O stays async)
+        return await rows_to_models(await conn.execute(q), _deal)
 
 
 async def count_deals(db: DB, account_id: int) -> int:
@@ -165,5 +166,5 @@ async def load_trades(
         q = q.where(trades.c.close_time.is_(None))
     q = q.order_by(trades.c.open_time, trades.c.trade_id)
     async with reading(db) as conn:
-        rows = (await conn.execute(q)).all()
-    return [_trade(r) for r in rows]
+        # row processing and model building off the event loop (I/O stays async)
+        return await rows_to_models(await conn.execute(q), _trade)

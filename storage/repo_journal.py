@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pulse.models import JournalEntry, JournalKind, Verdict
+from storage._rows import rows_to_models
 from storage._sql import between, ensure_trader
 from storage.engine import DB, reading, transaction
 from storage.schema import journal_entries, verdicts
@@ -87,8 +88,8 @@ async def list_journal_entries(
     if limit is not None:
         q = q.limit(limit)
     async with reading(db) as conn:
-        rows = (await conn.execute(q)).all()
-    return [_entry(r) for r in rows]
+        # row processing and model building off the event loop (I/O stays async)
+        return await rows_to_models(await conn.execute(q), _entry)
 
 
 async def add_verdict(
