@@ -100,7 +100,7 @@ def test_late_check_is_answered_as_of_now() -> None:
     k.ingest_deals(trade_deals(1, "EURUSD", t0(), 10, -1500))
     req = TradeRequest(time=t0(), symbol="EURUSD", side=Side.BUY, volume=1, price=1.1, sl=1.099)
     (v,) = k.process(CheckEvent(t0(), req))
-    assert v.at == t0() + timedelta(minutes=10)  # type: ignore[union-attr]
+    assert v.at == t0() + timedelta(minutes=10)
 
 
 def test_a_deal_s_stop_reaches_the_trade_and_the_position_size_rule() -> None:

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pulse.config import RiskLimits, parse_config
-from pulse.kernel import CheckEvent, DealEvent, PulseKernel, VerdictOut, ViolationOut
+from pulse.kernel import CheckEvent, DealEvent, InEvent, PulseKernel, VerdictOut, ViolationOut
 from pulse.models import Deal, Side, TradeRequest
 from pulse.risk import TradingCalendar
 from tests.kernel._streams import PRG, SYMBOLS, t0, trade_deals
@@ -50,7 +50,9 @@ def test_no_verdict_allows_at_or_beyond_the_daily_limit(specs, check_offsets) ->
             price=1.1, sl=1.099))
         for m in check_offsets
     ]
-    out = kernel().process_many([DealEvent(d.time, d) for d in deals] + checks)
+    events: list[InEvent] = [DealEvent(d.time, d) for d in deals]
+    events.extend(checks)
+    out = kernel().process_many(events)
     cal = TradingCalendar.from_limits(RiskLimits())
     for o in out:
         if not isinstance(o, VerdictOut):

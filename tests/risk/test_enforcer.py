@@ -20,7 +20,7 @@ def t(h: int, m: int = 0, day: int = 2) -> datetime:
 
 
 def enforcer(**limits: object) -> RiskEnforcer:
-    e = RiskEnforcer(RiskLimits(**limits), {"EURUSD": EURUSD}, initial_balance=100_000)  # type: ignore[arg-type]
+    e = RiskEnforcer(RiskLimits(**limits), {"EURUSD": EURUSD}, initial_balance=100_000)
     e.advance(t(8))
     return e
 
@@ -50,7 +50,7 @@ def test_absolute_daily_limit_wins_when_smaller() -> None:
 def test_base_initial_versus_day_start() -> None:
     # day starts at 90,000 after earlier losses; initial balance 100,000
     for base, limit in (("initial", 3000.0), ("day_start", 2700.0)):
-        e = RiskEnforcer(RiskLimits(daily_loss_base=base, initial_balance=100_000),  # type: ignore[arg-type]
+        e = RiskEnforcer(RiskLimits(daily_loss_base=base, initial_balance=100_000),
                          {"EURUSD": EURUSD}, initial_balance=90_000)
         e.advance(t(8))
         d = e.daily_loss()
@@ -200,7 +200,7 @@ def test_same_day_deposit_is_cash_for_every_anchor_and_base(
     # The constructor's balance is the balance *now* (200k, deposit included), as after a
     # restart; the day's first snapshot says 200k. In time order or with the deposit deal
     # arriving after the snapshot, the day starts at 100k and the P&L is 0.
-    e = RiskEnforcer(RiskLimits(daily_loss_anchor=anchor, daily_loss_base=base),  # type: ignore[arg-type]
+    e = RiskEnforcer(RiskLimits(daily_loss_anchor=anchor, daily_loss_base=base),
                      {"EURUSD": EURUSD}, initial_balance=200_000)
     e.advance(t(8))
     if not late:
