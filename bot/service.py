@@ -50,6 +50,7 @@ from pulse.analysis.confluence import ConfluenceResult, ConfluenceScorer
 from pulse.config import PulseConfig, Secrets, TraderConfig
 from pulse.journal.stats import Excursion, excursion
 from pulse.kernel import (
+    BreakEvent,
     CheckEvent,
     ClockEvent,
     DealEvent,
@@ -115,7 +116,16 @@ STOP_GRACE_SECONDS = 10.0
 
 _LOCKOUT_KINDS: tuple[tuple[str, LockoutKind], ...] = (
     ("cooling", "cooling"), ("brk", "break"), ("daily_block", "daily_block"),
+    ("pause", "cooling"),
 )
+"""RiskState slot -> lockouts table kind. The table allows cooling/break/daily_block only,
+so a self-imposed break (``pause``, /break) is stored as kind "cooling" with the reason
+"self-imposed: ..." (no migration); the session tracks it under the key "pause"."""
+
+
+def _slot_key(attr: str, kind: LockoutKind) -> str:
+    """The session's key for a lockout slot: its table kind, "pause" for /break."""
+    return "pause" if attr == "pause" else kind
 
 
 class ServiceError(Exception):
@@ -158,6 +168,7 @@ class LockoutStatus:
     minutes_left: int
     overridden: bool
     overridable: bool
+    self_imposed: bool = False  # the trader's own /break (shown under cooling_period)
 
 
 @dataclass(frozen=True)
@@ -227,7 +238,7 @@ class TraderSession:
     catchup_last: datetime | None = None
     written_trades: dict[str, Trade] = field(default_factory=dict)
     resync_trades: bool = False
-    lockouts: dict[LockoutKind, tuple[datetime, datetime | None]] = field(default_factory=dict)
+    lockouts: dict[str, tuple[datetime, datetime | None]] = field(default_factory=dict)
     unsaved: _Pending = field(default_factory=_Pending)
     feed_nudges: list[Nudge] = field(default_factory=list)
     last_balance: float | None = None
@@ -826,7 +837,8 @@ class PulseService:
             lk: KernelLockout | None = getattr(st, attr)
             if lk is None:
                 continue
-            known = s.lockouts.get(kind)
+            key = _slot_key(attr, kind)
+            known = s.lockouts.get(key)
             if known is None or known[0] != lk.start:
                 await repo_risk.add_lockout(conn, Lockout(
                     account_id=s.account.id, kind=kind, started_at=lk.start, until=lk.until,
@@ -835,7 +847,7 @@ class PulseService:
             if lk.overridden_at is not None and known[1] is None:
                 await repo_risk.clear_lockouts(conn, s.account.id, lk.overridden_at, kind=kind)
                 known = (lk.start, lk.overridden_at)
-            s.lockouts[kind] = known
+            s.lockouts[key] = known
 
     async def _notify(self, trader_id: int, outs: list[OutEvent]) -> None:
         if not outs:
@@ -983,6 +995,23 @@ class PulseService:
                 return o.record
         raise ServiceError("the kernel gave no override answer")  # pragma: no cover
 
+    async def take_break(self, trader_id: int, minutes: int, at: datetime | None = None,
+                         reason: str = "") -> list[OutEvent]:
+        """Start the trader's own break (/break MINUTES): a soft block under
+        ``cooling_period`` until ``at + minutes``, overridable with a reason; a new break
+        replaces a running one. The lockout row, the cooling_started nudge and the
+        kernel state (the only record of a break: it is no deal) are persisted at once."""
+        s = self._ready(trader_id)
+        try:
+            event = BreakEvent(at or s.clock(), minutes, reason)
+        except ValueError as e:
+            raise ServiceError(f"break: {e}") from None
+        s.state_saved_at = None  # not recoverable from deals: save the state now
+        try:
+            return await self._apply(s, event)
+        except ValueError as e:
+            raise ServiceError(f"break: {e}") from None
+
     def status(self, trader_id: int, at: datetime | None = None) -> TraderStatus:
         """The trader's state right now (plain data for /status and the HTTP API)."""
         s = self._ready(trader_id)
@@ -993,13 +1022,14 @@ class PulseService:
         st = k.risk_state
         dl = k.risk.daily_loss()
         lockouts: list[LockoutStatus] = []
-        for lk in (st.daily_block, st.cooling, st.brk):
+        for lk in (st.daily_block, st.cooling, st.brk, st.pause):
             if lk is None or not lk.active(now):
                 continue
             lockouts.append(LockoutStatus(
                 rule=lk.rule, start=lk.start, until=lk.until,
                 minutes_left=max(0, -(-int((lk.until - now).total_seconds()) // 60)),
                 overridden=lk.overridden, overridable=lk.rule == "cooling_period",
+                self_imposed=lk.self_imposed,
             ))
         return TraderStatus(
             trader_id=trader_id, at=now, day=st.day, state=rep.state.value, score=rep.score,
@@ -1043,7 +1073,7 @@ def _lockouts_moved(s: TraderSession) -> bool:
         lk: KernelLockout | None = getattr(st, attr)
         if lk is None:
             continue
-        known = s.lockouts.get(kind)
+        known = s.lockouts.get(_slot_key(attr, kind))
         if known is None or known[0] != lk.start or (
                 lk.overridden_at is not None and known[1] is None):
             return True
@@ -1056,6 +1086,8 @@ def _nudge_out(n: Nudge) -> NudgeOut:
 
 
 def _lockout_reason(lk: KernelLockout) -> str:
+    if lk.self_imposed:
+        return f"self-imposed: {lk.reason or 'no reason given'}"
     if lk.rule == "cooling_period":
         return f"loss {lk.loss:.2f} ({lk.loss_percent:.2f}%) on {lk.trade_id or '-'}"
     if lk.rule == "consecutive_losses":
