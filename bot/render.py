@@ -189,7 +189,8 @@ def lockout_line(lk: LockoutStatus) -> str:
     """``⛔ Cooling period: 12 min left (until <t:..:t>), you can override it with a reason``."""
     left = duration(timedelta(minutes=lk.minutes_left))
     head = f"{ACTION_ICON['soft_block' if lk.overridable else 'hard_block']} " \
-           f"**{rule_label(lk.rule)}**: {left} left (until {discord_time(lk.until)})"
+           f"**{'Your break' if lk.self_imposed else rule_label(lk.rule)}**: {left} left " \
+           f"(until {discord_time(lk.until)})"
     if lk.overridden:
         return head + ", overridden"
     if lk.overridable:

@@ -45,7 +45,7 @@ __all__ = [
 log = logging.getLogger("pulse.cogs")
 
 EPHEMERAL_REFUSAL = "Only the trader who asked can use these buttons."
-MAX_BREAK_MINUTES = 24 * 60
+MAX_BREAK_MINUTES = 8 * 60  # /break: a pause within a trading day, not a day off
 
 
 class ArgumentProblem(app_commands.AppCommandError):
@@ -148,7 +148,8 @@ class TakeProfitTransformer(NumberTransformer):
 
 
 class MinutesTransformer(app_commands.Transformer):
-    """Whole minutes from 1 to a day; Discord shows the range, ``transform`` enforces it."""
+    """Whole minutes from 1 to ``MAX_BREAK_MINUTES`` (8 hours); Discord shows the range,
+    ``transform`` enforces it."""
 
     @property
     def type(self) -> discord.AppCommandOptionType:

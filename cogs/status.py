@@ -3,8 +3,9 @@
 - ``/status``: the state light and score with every deduction, the day's P&L against
   the loss limit as a bar, trades used of the maximum, and each lockout with its time
   left (all from :meth:`PulseService.status`).
-- ``/break MINUTES``: a self-imposed pause, when the service supports one
-  (``PulseService.take_break``); otherwise it says so instead of pretending.
+- ``/break MINUTES [reason]``: a self-imposed pause (``PulseService.take_break``): new
+  entries are soft-blocked under ``cooling_period`` until it ends (``/override`` with a
+  reason lifts it); the answer gives the end in the trader's timezone.
 - ``/override [rule] reason``: lift a soft block with a reason (the service records it
   in the journal and it costs behaviour score); hard blocks are refused by the service
   with its reason.
@@ -14,16 +15,16 @@ All answers are ephemeral: they are about the trader's own account.
 
 from __future__ import annotations
 
-import inspect
 from typing import Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.journal_service import trader_timezone
 from bot.render import status_embed
 from bot.service import PulseService
-from cogs.common import ArgumentProblem, MinutesTransformer, TradingCog, answer
+from cogs.common import MAX_BREAK_MINUTES, ArgumentProblem, MinutesTransformer, TradingCog
 
 __all__ = ["StatusCog", "setup"]
 
@@ -53,28 +54,34 @@ class StatusCog(TradingCog, name="Status"):
 
     @app_commands.command(name="break", description="Take a break: Pulse blocks new entries "
                                                     "for MINUTES")
-    @app_commands.describe(minutes="how long to pause, 1 to 1440 minutes")
-    async def take_break(self, interaction: discord.Interaction, minutes: Minutes) -> None:
-        if not 1 <= minutes <= MinutesTransformer().max_value:
-            raise ArgumentProblem("minutes", f"must be between 1 and 1440, got {minutes}",
-                                  "Type how long you want to pause, e.g. 30.")
+    @app_commands.describe(minutes=f"how long to pause, 1 to {MAX_BREAK_MINUTES} minutes",
+                           reason="why you are stepping away (optional, kept with the break)")
+    async def take_break(self, interaction: discord.Interaction, minutes: Minutes,
+                         reason: app_commands.Range[str, 0, 200] | None = None) -> None:
+        # The transformer already refused these from Discord; a direct call is checked too.
+        if not 1 <= minutes <= MAX_BREAK_MINUTES:
+            raise ArgumentProblem(
+                "minutes", f"must be between 1 and {MAX_BREAK_MINUTES}, got {minutes}",
+                "Type how long you want to pause, e.g. 30.")
         found = await self.trader(interaction)
         if found is None:
             return
         svc, tid = found
-        start_break = getattr(svc, "take_break", None)
-        if start_break is None:
-            await answer(interaction, "Self-imposed breaks are not available in this Pulse "
-                         "build yet. Step away anyway: `/status` shows your day when you "
-                         "are back.")
-            return
-        result = start_break(tid, minutes)
-        if inspect.isawaitable(result):
-            await result
+        await svc.take_break(tid, minutes, reason=(reason or "").strip())
         st = svc.status(tid)
+        mine = next((lk for lk in st.lockouts if lk.self_imposed), None)
+        tz = await trader_timezone(svc.db, svc.config, tid)
         embed = status_embed(st)
         embed.title = f"☕ Break started: {minutes} min · {embed.title}"
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        ends = ""
+        if mine is not None:
+            local = mine.until.astimezone(tz)
+            same_day = local.date() == st.at.astimezone(tz).date()
+            fmt = "%H:%M" if same_day else "%a %d %b %H:%M"
+            ends = f" until {local.strftime(fmt)} ({tz.key})"
+        await interaction.response.send_message(
+            f"☕ Break started: {minutes} minutes{ends}. New entries are blocked until then; "
+            "`/override` with a reason lifts it.", embed=embed, ephemeral=True)
 
     @app_commands.command(name="override", description="Lift a soft block (cooling period) "
                                                        "with a reason; it is journaled")

@@ -84,21 +84,13 @@ async def test_unknown_user_is_told_how_to_link(bot: PulseBot) -> None:
     assert "not linked" in msg.content and "discord_user_id: 777" in msg.content
 
 
-async def test_break_says_it_is_not_available_without_service_support(bot: PulseBot) -> None:
-    inter = make_interaction(client=bot, user=ann())
-    await invoke(status_cog(bot).take_break, inter, minutes=30)
-    msg = only(inter)
-    assert msg.ephemeral and msg.content is not None
-    assert "not available" in msg.content
-
-
 async def test_break_with_negative_minutes_names_the_argument(bot: PulseBot) -> None:
     for raw in (-5, 0, 5000):
         inter = make_interaction(client=bot, user=ann())
         await dispatch(status_cog(bot).take_break, inter, minutes=raw)
         msg = only(inter)
         assert msg.ephemeral
-        assert msg.content == (f"**minutes**: must be between 1 and 1440, got {raw}. "
+        assert msg.content == (f"**minutes**: must be between 1 and 480, got {raw}. "
                                "Type how long you want to pause, e.g. 30.")
 
 
