@@ -43,7 +43,7 @@ __all__ = [
 MIRRORED_KINDS = frozenset({"daily_summary", "violation"})
 """Kinds always mirrored to a consenting trader's coaches."""
 
-RED_KINDS = frozenset({"daily_loss_hit", "tilt", "state_red"})
+RED_KINDS = frozenset({"daily_loss_hit", "max_drawdown_hit", "tilt", "state_red"})
 """Kinds that mean the trader is in a red state. Any nudge whose ``data["state"]`` is
 ``"red"`` (a behaviour state change) counts too."""
 

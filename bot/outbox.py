@@ -129,6 +129,8 @@ def backoff_delay(attempt: int, base: timedelta, cap: timedelta) -> timedelta:
 _TITLES: dict[str, str] = {
     "daily_loss_warning": "Daily loss limit close",
     "daily_loss_hit": "Daily loss limit hit",
+    "max_drawdown_warning": "Drawdown limit close",
+    "max_drawdown_hit": "Drawdown limit hit",
     "last_trade": "Last trade of the day",
     "max_trades_hit": "Trade limit reached",
     "cooling_started": "Cooling period",
@@ -148,7 +150,13 @@ _TITLES: dict[str, str] = {
     "feed_restored": "Feed restored",
     "daily_summary": "Daily summary",
     "weekly_summary": "Weekly summary",
+    "state_red": "Red state",
 }
+_SELF_IMPOSED_TITLES: dict[str, str] = {
+    "cooling_started": "Your break",
+    "cooling_ended": "Your break is over",
+}
+"""A /break the trader asked for reuses the cooling kinds (``data.self_imposed``)."""
 _COLORS = {
     Severity.INFO: discord.Colour.blurple(),
     Severity.WARNING: discord.Colour.orange(),
@@ -177,7 +185,8 @@ def render_nudge(
     ``fallback``: posted in a channel because the trader's DMs are closed, so it
     mentions the trader. ``coach``: a mirror, titled with the trader's name, no button.
     """
-    title = str(nudge.data.get("title") or "") or _TITLES.get(
+    titles = _SELF_IMPOSED_TITLES if nudge.data.get("self_imposed") is True else {}
+    title = str(nudge.data.get("title") or "") or titles.get(nudge.kind) or _TITLES.get(
         nudge.kind, nudge.kind.replace("_", " ").capitalize()
     )
     if audience == "coach":
