@@ -38,6 +38,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, fiel
 import pulse.data
 from pulse.config import PulseConfig, TraderConfig, validation_problems
 from pulse.kernel import (
+    BreakEvent,
     CheckEvent,
     ClockEvent,
     DealEvent,
@@ -171,8 +172,8 @@ class SummaryStep:
     at: datetime
 
 
-Step = CheckEvent | ClockEvent | DealEvent | EquityEvent | OverrideEvent | SessionStep | \
-    JournalStep | SummaryStep
+Step = CheckEvent | ClockEvent | DealEvent | EquityEvent | OverrideEvent | BreakEvent | \
+    SessionStep | JournalStep | SummaryStep
 _DEMO_TYPES: dict[str, type[_M]] = {
     "session": _SessionIn, "journal": _JournalIn, "summary": _SummaryIn,
 }
@@ -761,6 +762,8 @@ async def run_demo(opts: DemoOptions, out: TextIO) -> DemoResult:
             elif isinstance(ev, OverrideEvent):
                 conv.override_request(ev)
                 await service.override(tid, ev.rule, ev.reason, ev.at)
+            elif isinstance(ev, BreakEvent):
+                await service.take_break(tid, ev.minutes, ev.at, ev.reason)
             elif isinstance(ev, SessionStep):
                 if opts.speed is not None:
                     feed.speed = opts.speed  # from here on, play at the asked pace

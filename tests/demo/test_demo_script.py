@@ -176,3 +176,27 @@ def test_the_command_module_imports_nothing_heavy() -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parents[2])
     assert res.stdout.strip() == "[]"
+
+
+def test_a_break_event_in_a_script_goes_through_the_service(tmp_path: Path) -> None:
+    """A `type: break` step (the /break command) starts a self-imposed cooling period."""
+    import json
+
+    text = (Path(__file__).parents[2] / "pulse" / "data" / "demo_day.yaml").read_text()
+    anchor = '  - {at: "2013-09-03T15:50:00+02:00", type: journal, kind: post_trade,'
+    assert anchor in text
+    text = text.replace(
+        anchor,
+        '  - {at: "2013-09-03T15:55:00+02:00", type: break, minutes: 20, reason: "coffee"}\n'
+        + anchor,
+    )
+    script = tmp_path / "with_break.yaml"
+    script.write_text(text)
+    code, out, err = run_cli("demo", "--json", "--db", str(tmp_path / "d.db"),
+                             "--out", str(tmp_path), "--script", str(script))
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    started = [o for o in lines if o.get("type") == "nudge" and o.get("kind") == "cooling_started"
+                 and o["at"].startswith("2013-09-03T15:55")]
+    assert len(started) == 1, [o for o in lines if o.get("kind") == "cooling_started"]
+    assert "20" in started[0]["text"]
