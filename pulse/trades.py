@@ -106,7 +106,7 @@ class _Leg:
         self.commission = 0.0
         self.swap = 0.0
         self.fee = 0.0
-        self.tickets: list[int] = []
+        self.tickets: tuple[int, ...] = ()  # a tuple of ints: not tracked by the GC
 
     def add_in(self, volume: float, price: float) -> None:
         if self.in_volume == 0.0:
@@ -151,12 +151,13 @@ class _Leg:
             commission=self.commission,
             swap=self.swap,
             fee=self.fee,
-            deal_tickets=tuple(self.tickets),
+            deal_tickets=self.tickets,
             stop_loss=None,
         )
 
 
 _TRADE_FIELDS = frozenset(Trade.model_fields)
+_ALL_SET: set[str] = set(_TRADE_FIELDS)
 
 
 def _construct_trade(**values: object) -> Trade:
@@ -165,7 +166,9 @@ def _construct_trade(**values: object) -> Trade:
     per-deal budget; this sets pydantic v2's instance slots directly (~3 us)."""
     t = object.__new__(Trade)
     object.__setattr__(t, "__dict__", values)
-    object.__setattr__(t, "__pydantic_fields_set__", set(_TRADE_FIELDS))
+    # One shared set: Trade is frozen, and pydantic copies the set before changing it
+    # (``model_copy``); a set per trade was one more long-lived object for the GC.
+    object.__setattr__(t, "__pydantic_fields_set__", _ALL_SET)
     object.__setattr__(t, "__pydantic_extra__", None)
     object.__setattr__(t, "__pydantic_private__", None)
     return t
@@ -192,6 +195,7 @@ def _pick_trade_factory() -> Callable[..., Trade]:
             and fast == _validated_trade(**sample)
             and fast.model_dump() == _validated_trade(**sample).model_dump()
             and fast.model_copy(update={"stop_loss": 0.5}).stop_loss == 0.5
+            and _ALL_SET == _TRADE_FIELDS  # the shared set was copied, not changed
         )
     except Exception:
         ok = False
@@ -204,12 +208,11 @@ _make_trade = _pick_trade_factory()
 class _PositionBook:
     """The deals and trades of one ``position_id``."""
 
-    __slots__ = ("current", "deals", "keys", "legs", "position_id")
+    __slots__ = ("current", "deals", "legs", "position_id")
 
     def __init__(self, position_id: int) -> None:
         self.position_id = position_id
-        self.deals: list[Deal] = []
-        self.keys: list[tuple[datetime, int, int]] = []
+        self.deals: list[Deal] = []  # in sort_key order (keys are derived when a late deal comes)
         self.legs: list[_Leg] = []
         self.current: _Leg | None = None  # the open leg, if any
 
@@ -235,7 +238,7 @@ class _PositionBook:
                 kind = "scaled_in"
             leg.add_in(deal.volume, deal.price)
             leg.add_cash(deal)
-            leg.tickets.append(deal.ticket)
+            leg.tickets += (deal.ticket,)
             return [(kind, leg)]
 
         if entry is DealEntry.INOUT and (leg is None or leg.side is side):
@@ -249,7 +252,7 @@ class _PositionBook:
             leg.add_in(deal.volume, deal.price)
             leg.add_out(deal.volume, deal.price, deal.time)
             leg.add_cash(deal)
-            leg.tickets.append(deal.ticket)
+            leg.tickets += (deal.ticket,)
             self.current = None
             return [("closed", leg)]
 
@@ -257,7 +260,7 @@ class _PositionBook:
         # open side, treated as a close like MT5's netting does).
         remainder = leg.add_out(deal.volume, deal.price, deal.time)
         leg.add_cash(deal)
-        leg.tickets.append(deal.ticket)
+        leg.tickets += (deal.ticket,)
         if leg.close_time is None:
             return [("partial_close", leg)]
         self.current = None
@@ -265,7 +268,7 @@ class _PositionBook:
         if entry in (DealEntry.INOUT, DealEntry.IN) and remainder > CLOSE_TOLERANCE * deal.volume:
             new = self._new_leg(deal, side)
             new.add_in(remainder, deal.price)
-            new.tickets.append(deal.ticket)
+            new.tickets += (deal.ticket,)
             events.append(("reversed" if entry is DealEntry.INOUT else "opened", new))
         return events
 
@@ -311,9 +314,8 @@ class TradeBook:
         if pos is None:
             pos = self._positions[deal.position_id] = _PositionBook(deal.position_id)
         key = deal.sort_key
-        if not pos.keys or key >= pos.keys[-1]:
+        if not pos.deals or key >= pos.deals[-1].sort_key:
             pos.deals.append(deal)
-            pos.keys.append(key)
             changes = pos.apply(deal)
             out = []
             for kind, leg in changes:
@@ -324,9 +326,8 @@ class TradeBook:
             return out
 
         # Late deal: insert it in order and refold this position.
-        i = bisect.bisect_right(pos.keys, key)
+        i = bisect.bisect_right([d.sort_key for d in pos.deals], key)
         pos.deals.insert(i, deal)
-        pos.keys.insert(i, key)
         old_ids = {leg.trade_id for leg in pos.legs}
         for tid in old_ids:
             self._trades.pop(tid, None)
