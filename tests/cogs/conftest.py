@@ -5,7 +5,7 @@ PulseBot (offline) with the cogs loaded through their extension entry points."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +18,13 @@ from bot.feeds.mt5 import MT5Feed
 from bot.service import PulseService
 from pulse.config import PulseConfig, parse_config
 from tests.fakes.fake_mt5 import FakeMetaTrader5
+from tests.helpers_clock import Clock, no_sleep
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, 13:00 in Prague
 ANN = 4242  # a linked trader (Discord user id)
 LOGIN = 5001234
 EXTENSIONS = ("cogs.status", "cogs.risk", "cogs.analysis")
 EURUSD_CSV = Path(backtesting.__file__).parent / "test" / "EURUSD.csv"
-
-
-class Clock:
-    """A clock the test moves by hand (the service and the feed read it)."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
-
-
-async def no_sleep(_seconds: float) -> None:
-    """The service never waits in tests."""
 
 
 def make_config(db: Path, **risk: Any) -> PulseConfig:
@@ -71,7 +55,7 @@ def eurusd_rows(n: int = 400, scale: float = 1.0) -> list[tuple[Any, ...]]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -1,48 +1,25 @@
-"""Fixtures: a migrated SQLite database per test, a settable clock, a fake delivery."""
+"""Fixtures: a migrated SQLite database per test, a settable clock, a fake delivery and
+the fake Discord server (both shared from elsewhere in tests/)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pulse.config import PulseConfig, parse_config
-from storage import open_database
+from tests.e2e.conftest import fake  # noqa: F401  (shared fixture: a fake Discord)
+from tests.helpers_clock import Clock
+from tests.helpers_storage import engine  # noqa: F401  (shared fixture)
 from tests.outbox.fake_delivery import FakeDelivery
 
 # Monday 2 March 2026, 10:00 UTC (11:00 in Prague): outside default quiet hours.
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-class Clock:
-    """A clock tests move by hand."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> datetime:
-        self.now += timedelta(**kw)
-        return self.now
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    eng = await open_database(f"sqlite+aiosqlite:///{tmp_path / 'pulse.db'}")
-    try:
-        yield eng
-    finally:
-        await eng.dispose()
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -39,17 +39,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord(heartbeat_interval_ms=200)
-    await server.start()
-    try:
-        with server.redirect_discord():
-            yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def client(fake: FakeDiscord) -> AsyncIterator[discord.Client]:
     c = discord.Client(intents=discord.Intents(guilds=True))
     await c.login(fake.token)  # REST only: sending needs no gateway
@@ -126,7 +115,7 @@ async def test_worker_end_to_end_over_discord(
     fake: FakeDiscord, client: discord.Client, engine: AsyncEngine
 ) -> None:
     """Chart and reflection button in a DM; closed DMs land in the coach's channel."""
-    clock = Clock()
+    clock = Clock(T0)
     fake.close_dms(BOB_ID)
     await grant_consent(engine, BOB_ID, CORA_ID, T0, channel_id=COACH_CHANNEL_ID)
     w = OutboxWorker(engine, make_config(), DiscordDelivery(client), clock=clock,
@@ -215,7 +204,7 @@ async def test_outbox_retries_a_long_429_after_retry_after(
     c = discord.Client(intents=discord.Intents(guilds=True), max_ratelimit_timeout=30.0)
     await c.login(fake.token)
     try:
-        clock = Clock()
+        clock = Clock(T0)
         w = OutboxWorker(engine, make_config(), DiscordDelivery(c), clock=clock,
                          policy=OutboxPolicy())
         await w.enqueue(Nudge(at=T0, kind="cooling_started", severity=Severity.WARNING,

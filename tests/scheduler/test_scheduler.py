@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,14 +25,13 @@ from bot.scheduler import (
 from pulse.config import PulseConfig, parse_config
 from pulse.journal.summary import ChartData
 from pulse.models import Deal, DealType, Side
-from storage import open_database
 from storage.records import TraderSettings
 from storage.repo_coach import grant_consent
 from storage.repo_deals import insert_deals, upsert_trades
 from storage.repo_outbox import list_outbox
 from storage.repo_traders import ensure_account, update_settings, upsert_trader
+from tests.helpers_clock import Clock
 from tests.journal.helpers import DealMaker, trades_of
-from tests.outbox.conftest import Clock
 from tests.outbox.fake_delivery import FakeDelivery
 
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -44,15 +41,6 @@ BOB = 1002  # New York
 CARL = 1003  # only in config.yaml
 COACH = 2001
 DAY = datetime(2026, 3, 4, 8, tzinfo=UTC)  # Wednesday 09:00 in Prague
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    eng = await open_database(f"sqlite+aiosqlite:///{tmp_path / 'pulse.db'}")
-    try:
-        yield eng
-    finally:
-        await eng.dispose()
 
 
 @pytest.fixture

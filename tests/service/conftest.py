@@ -4,7 +4,7 @@ SQLite file in tmp_path and a config with one trader on that feed."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,27 +14,11 @@ from bot.feeds.mt5 import MT5Feed
 from bot.service import PulseService
 from pulse.config import PulseConfig, parse_config
 from tests.fakes.fake_mt5 import FakeMetaTrader5
+from tests.helpers_clock import Clock, no_sleep
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, 13:00 in Prague
 TRADER = 42
 LOGIN = 5001234
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
-
-
-async def no_sleep(_seconds: float) -> None:
-    """Injected sleep: the loop never waits in tests."""
 
 
 def make_config(db: Path, **extra: Any) -> PulseConfig:
@@ -58,7 +42,7 @@ def make_config(db: Path, **extra: Any) -> PulseConfig:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -33,6 +33,14 @@ def close_buy(fake: FakeMetaTrader5, clock: Clock, ticket: int, position: int, p
                          volume=volume, price=price, profit=profit)
 
 
+
+def round_trip(fake: FakeMetaTrader5, clock: Clock, profit: float) -> None:
+    """One minute on, buy (ticket 1, position 100); one more minute, close it with ``profit``."""
+    clock.advance(minutes=1)
+    open_buy(fake, clock, 1, 100)
+    clock.advance(minutes=1)
+    close_buy(fake, clock, 2, 100, profit=profit)
+
 def request(clock: Clock, symbol: str = "EURUSD") -> TradeRequest:
     return TradeRequest(time=clock.now, symbol=symbol, side=Side.BUY, volume=0.1,
                         price=1.1000, sl=1.0980)

@@ -63,7 +63,7 @@ async def test_random_delivery_and_restarts_match_one_ordered_run(
     rnd = random.Random(seed)
     deals = _script(rnd)
     delay = {d.ticket: timedelta(minutes=rnd.choice([0, 0, 1, 2, 3])) for d in deals}
-    clock = Clock()
+    clock = Clock(T0)
     fake = FakeMetaTrader5(server_offset_hours=2.0, clock=clock)
     # A loss limit out of reach: daily-loss blocks depend on the equity snapshots a live
     # run sees at its own poll times, which one ordered run of the deals cannot have.

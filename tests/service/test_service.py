@@ -25,6 +25,7 @@ from .helpers import (
     outbox_keys,
     outbox_kinds,
     request,
+    round_trip,
     stored,
     stored_tickets,
 )
@@ -147,10 +148,7 @@ async def test_one_outage_gives_exactly_one_feed_down_and_one_feed_restored(
 async def test_check_is_persisted_and_override_is_stored_journaled_and_clears_lockout(
     service: PulseService, fake: FakeMetaTrader5, clock: Clock
 ) -> None:
-    clock.advance(minutes=1)
-    open_buy(fake, clock, 1, 100)
-    clock.advance(minutes=1)
-    close_buy(fake, clock, 2, 100, profit=-1200.0)
+    round_trip(fake, clock, profit=-1200.0)
     await service.poll_once()
     clock.advance(minutes=2)
     v = await service.check(TRADER, request(clock))
@@ -177,10 +175,7 @@ async def test_check_is_persisted_and_override_is_stored_journaled_and_clears_lo
 async def test_a_deal_while_blocked_is_a_stored_violation_with_a_nudge(
     service: PulseService, fake: FakeMetaTrader5, clock: Clock
 ) -> None:
-    clock.advance(minutes=1)
-    open_buy(fake, clock, 1, 100)
-    clock.advance(minutes=1)
-    close_buy(fake, clock, 2, 100, profit=-1500.0)
+    round_trip(fake, clock, profit=-1500.0)
     await service.poll_once()
     clock.advance(minutes=3)
     open_buy(fake, clock, 3, 101)  # inside the cooling period
@@ -203,10 +198,7 @@ async def test_subscribers_get_out_events_and_a_failing_one_breaks_nothing(
         seen.append((tid, outs))
 
     service.on_out_events.extend([boom, record])
-    clock.advance(minutes=1)
-    open_buy(fake, clock, 1, 100)
-    clock.advance(minutes=1)
-    close_buy(fake, clock, 2, 100, profit=50.0)
+    round_trip(fake, clock, profit=50.0)
     await service.poll_once()
     assert seen and seen[0][0] == TRADER
     assert any(isinstance(o, NudgeOut) and o.kind == "post_trade_prompt" for o in seen[0][1])
@@ -235,10 +227,7 @@ async def test_a_storage_failure_keeps_the_poll_for_the_next_one(
         return await real(*a, **kw)
 
     monkeypatch.setattr(repo_deals, "insert_deals", flaky)
-    clock.advance(minutes=1)
-    open_buy(fake, clock, 1, 100)
-    clock.advance(minutes=1)
-    close_buy(fake, clock, 2, 100, profit=30.0)
+    round_trip(fake, clock, profit=30.0)
     await service.poll_once()  # the write fails: nothing half-written
     assert await stored(service) == {"deals": 0, "trades": 0, "lockouts": 0}
     assert await count(service.db, nudge_outbox) == 0
@@ -427,10 +416,7 @@ async def test_the_day_end_summary_reaches_subscribers_and_the_count_resets(
     summaries: list[SummaryOut] = []
     service.on_out_events.append(
         lambda _tid, outs: summaries.extend(o for o in outs if isinstance(o, SummaryOut)))
-    clock.advance(minutes=1)
-    open_buy(fake, clock, 1, 100)
-    clock.advance(minutes=1)
-    close_buy(fake, clock, 2, 100, profit=250.0)
+    round_trip(fake, clock, profit=250.0)
     await service.poll_once()
     assert service.status(TRADER).trades_today == 1
     clock.now = clock.now.replace(hour=23, minute=0, second=5)  # just after midnight, Prague
