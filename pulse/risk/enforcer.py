@@ -264,11 +264,33 @@ class RiskEnforcer:
     def on_cash(self, deal: Deal) -> list[RiskChange]:
         """A balance/credit/fee deal: moves the balance; deposits don't count as P&L."""
         s = self.state
-        if self._book(deal, deal.type in _DEPOSIT_TYPES):
+        deposit = deal.type in _DEPOSIT_TYPES
+        held = self._book(deal, deposit)
+        if deposit:
+            self._shift_drawdown_reference(deal.net, held)
+        if held:
             return self._limits_crossed(deal.time)  # already in the snapshot's balance
         s.balance = (s.balance or 0.0) + deal.net
         self._peaks()
         return self._limits_crossed(deal.time)
+
+    def _shift_drawdown_reference(self, net: float, held: bool) -> None:
+        """Move the drawdown floor's reference with cash (a withdrawal of X lowers it by X,
+        a deposit raises it), so cash never counts as drawdown, like the daily loss.
+
+        ``held``: the latest snapshot already holds the deal. A held deposit whose snapshot
+        set the peak (peak == the snapshot's value) already lifted it: shifting again would
+        count it twice, so that peak stays (at most the deposit too lenient)."""
+        s = self.state
+        s.cash_total += net
+        lifted = held and net > 0  # a held deposit: its snapshot may have set the peak
+        if s.peak_balance is not None and not (
+            lifted and s.balance is not None and s.peak_balance <= s.balance
+        ):
+            s.peak_balance += net
+        eq = self.equity
+        if s.peak_equity is not None and not (lifted and eq is not None and s.peak_equity <= eq):
+            s.peak_equity += net
 
     def on_fill(self, deal: Deal, open_positions: Collection[int]) -> list[RiskChange]:
         """A trade deal moved the balance by its net; floating shrinks by closed profit.
@@ -344,7 +366,7 @@ class RiskEnforcer:
             amounts.append(lim.max_drawdown_limit)
         amount = min(amounts)
         base = {
-            "static": s.initial_balance,
+            "static": s.initial_balance + s.cash_total,
             "trailing_balance": s.peak_balance if s.peak_balance is not None else s.initial_balance,
             "trailing_equity": s.peak_equity if s.peak_equity is not None else s.initial_balance,
         }[lim.max_drawdown_mode]

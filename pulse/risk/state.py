@@ -70,6 +70,8 @@ class RiskState:
     seen, so ``balance`` is the broker's, not a guess. ``anchor_confirmed``: the day's
     anchors rest on such a balance; until then the day's first snapshot re-derives them
     (``anchor_at`` = that snapshot's time, so a later-arriving deal it held moves them).
+    The drawdown floor's reference excludes cash the same way: ``cash_total`` shifts the
+    static reference, and each cash deal shifts ``peak_balance`` / ``peak_equity``.
     """
 
     day: date | None = None
@@ -89,6 +91,7 @@ class RiskState:
     anchor_at: AwareDatetime | None = None
     peak_balance: float | None = None
     peak_equity: float | None = None
+    cash_total: float = 0.0  # net deposits/withdrawals/credit/bonus since the initial balance
     entries_today: int = 0
     consecutive_losses: int = 0
     daily_warned: bool = False

@@ -249,3 +249,78 @@ def test_a_snapshot_confirmed_balance_is_not_reanchored_next_day() -> None:
     e.on_snapshot(98_000, 98_000, t(9, 0, day=3))  # a loss the kernel had not seen yet
     d = e.daily_loss()
     assert d is not None and d.anchor == 100_000 and d.pnl == pytest.approx(-2000)
+
+
+MODES = ["static", "trailing_balance", "trailing_equity"]
+
+
+def _dd_enforcer(mode: str) -> RiskEnforcer:
+    """Peaks 104k balance / 106k equity, then a 20k withdrawal (see the tests below)."""
+    e = enforcer(max_drawdown_percent=10, max_drawdown_mode=mode, daily_loss_percent=50)
+    e.on_snapshot(104_000, 106_000, t(9))
+    return e
+
+
+@pytest.mark.parametrize(
+    ("mode", "floor"),
+    [("static", 70_000.0), ("trailing_balance", 74_000.0), ("trailing_equity", 76_000.0)],
+)
+def test_withdrawal_moves_the_drawdown_floor(mode: str, floor: float) -> None:
+    # Old floors 90k / 94k / 96k: equity 86k after the withdrawal breached every one.
+    e = _dd_enforcer(mode)
+    changes = e.on_cash(_deposit(5, t(9, 30), -20_000))
+    dd = e.drawdown()
+    assert dd is not None and dd.equity == 86_000 and dd.floor == floor
+    assert not dd.breached and "drawdown_hit" not in [c.kind for c in changes]
+    assert "max_drawdown" not in rules(e, t(9, 31))
+    # A real loss down to the moved floor still breaches.
+    changes = e.on_snapshot(84_000, floor, t(10))
+    assert [c.kind for c in changes] == ["drawdown_hit"]
+    assert rules(e, t(10, 1))["max_drawdown"] is Action.HARD_BLOCK
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_deposit_raises_the_drawdown_floor(mode: str) -> None:
+    # A deposit buys no drawdown room: the floor rises with it, so equity back at the
+    # old floor plus the deposit is a breach.
+    e = _dd_enforcer(mode)
+    e.on_cash(_deposit(5, t(9, 30), 10_000))
+    dd = e.drawdown()
+    assert dd is not None
+    old_floor = {"static": 90_000, "trailing_balance": 94_000, "trailing_equity": 96_000}[mode]
+    assert dd.floor == old_floor + 10_000
+    e.on_snapshot(114_000, old_floor + 10_000, t(10))
+    assert rules(e, t(10, 1))["max_drawdown"] is Action.HARD_BLOCK
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_withdrawal_a_snapshot_already_held(mode: str) -> None:
+    # The snapshot shows the withdrawal before its deal arrives: a transient hit, lifted
+    # by the deal (which must not move the balance again).
+    e = _dd_enforcer(mode)
+    assert [c.kind for c in e.on_snapshot(84_000, 86_000, t(10))] == ["drawdown_hit"]
+    e.on_cash(_deposit(5, t(9, 30), -20_000))
+    dd = e.drawdown()
+    assert dd is not None and dd.equity == 86_000 and not dd.breached
+    assert dd.floor == {"static": 70_000, "trailing_balance": 74_000,
+                        "trailing_equity": 76_000}[mode]
+    assert "max_drawdown" not in rules(e, t(10, 1))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_deposit_a_snapshot_already_held_is_not_counted_twice(mode: str) -> None:
+    e = enforcer(max_drawdown_percent=10, max_drawdown_mode=mode, daily_loss_percent=50)
+    e.on_snapshot(100_000, 100_000, t(9))
+    e.on_snapshot(150_000, 150_000, t(10))  # the 50k deposit is in this balance
+    e.on_cash(_deposit(5, t(9, 30), 50_000))
+    dd = e.drawdown()
+    assert dd is not None and dd.equity == 150_000 and dd.floor == 140_000
+
+
+def test_cash_total_survives_a_state_round_trip() -> None:
+    e = _dd_enforcer("static")
+    e.on_cash(_deposit(5, t(9, 30), -20_000))
+    restored = RiskState.model_validate(e.state.model_dump())
+    assert restored.cash_total == -20_000
+    assert RiskState.model_validate({k: v for k, v in e.state.model_dump().items()
+                                     if k != "cash_total"}).cash_total == 0.0

@@ -198,3 +198,22 @@ def test_self_imposed_break() -> None:
     assert _nudges(out) == [("14:00:00", "cooling_started"), ("14:10:00", "violation"),
                             ("14:20:00", "cooling_ended")]
     assert [o["score"] for o in out if o["type"] == "state"] == [90, 80]
+
+
+def test_withdrawal_is_not_drawdown() -> None:
+    out = _out("withdrawal_drawdown.yaml")
+    assert _verdicts(out) == [("09:06:00", "allow", [])]
+    assert _nudges(out) == []
+
+
+def test_loss_after_withdrawal_still_breaches_the_moved_floor() -> None:
+    out = _out("withdrawal_then_loss.yaml")
+    assert _verdicts(out) == [
+        ("10:01:00", "allow", []),
+        ("11:50:00", "hard_block", [("max_drawdown", "hard_block")]),
+    ]
+    assert _nudges(out) == [("11:30:00", "max_drawdown_hit"), ("11:30:00", "cooling_started"),
+                            ("11:45:00", "cooling_ended")]
+    hit = next(o for o in out if o["type"] == "nudge" and o["kind"] == "max_drawdown_hit")
+    assert "floor 80,000.00" in hit["text"]
+    assert _violations(out) == []
