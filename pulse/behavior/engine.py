@@ -437,7 +437,6 @@ class BehaviorEngine:
             losses += 1
             total += t.net_pnl
         streak_hit = losses >= c.tilt_consecutive_losses
-        prior = None if revenge is not None else self._recent_revenge(entry, view)
 
         n = c.tilt_rising_size_entries
         need = max(n - 1, c.baseline_min_entries)
@@ -456,8 +455,13 @@ class BehaviorEngine:
         dl_hit = not math.isnan(daily_loss_used_pct) and _at_least(
             daily_loss_used_pct, c.tilt_daily_loss_used_percent
         )
-        count = (int(streak_hit) + int(revenge is not None or prior is not None)
-                 + int(vols is not None) + int(dl_hit))
+        # The look-back for an earlier revenge entry re-judges each recent entry, so it
+        # runs only when its signal could lift the count to the threshold.
+        others = int(streak_hit) + int(vols is not None) + int(dl_hit)
+        prior = None
+        if revenge is None and others + 1 >= c.tilt_min_signals:
+            prior = self._recent_revenge(entry, view)
+        count = others + int(revenge is not None or prior is not None)
         if count < c.tilt_min_signals:
             return None
 
