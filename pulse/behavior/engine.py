@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
-from itertools import pairwise
+from itertools import islice, pairwise
 from statistics import median
 
 from pulse.config import BehavioralConfig
@@ -228,24 +228,14 @@ class BehaviorEngine:
         )
 
     def _baseline(self, view: TradeView) -> Baseline | None:
-        vols: list[float] = []
-        for t in view.entries_back():
-            vols.append(t.entry_volume)
-            if len(vols) >= self.cfg.baseline_entries:
-                break
+        vols = [t.entry_volume for t in view.last_entries(self.cfg.baseline_entries)]
         if len(vols) < self.cfg.baseline_min_entries:
             return None
         return Baseline(float(median(vols)), len(vols))
 
     @staticmethod
     def _streak(view: TradeView, *, win: bool) -> int:
-        n = 0
-        for t in view.exits_back():
-            if t.is_win if win else t.is_loss:
-                n += 1
-            else:
-                break
-        return n
+        return view.streaks()[0 if win else 1]
 
     def _money(self, x: float) -> str:
         sign = "-" if x < 0 else "+"
@@ -291,13 +281,7 @@ class BehaviorEngine:
         window = timedelta(minutes=c.revenge_trade_window)
         at = entry.open_time
         start = at - window
-        losses: list[Trade] = []
-        for t in view.exits_back():
-            assert t.close_time is not None
-            if t.close_time < start:
-                break
-            if t.is_loss:
-                losses.append(t)
+        losses = [t for t in view.exits_since(start) if t.is_loss]
         if not losses:
             return None
         base = (baseline or _BaselineMemo(self, view)).get()
@@ -429,22 +413,12 @@ class BehaviorEngine:
         ``tilt_daily_loss_used_percent`` of the daily loss limit used."""
         c = self.cfg
         # Facts first, texts only when enough signals fire (most entries raise none).
-        losses = 0
-        total = 0.0
-        for t in view.exits_back():
-            if not t.is_loss:
-                break
-            losses += 1
-            total += t.net_pnl
+        losses = view.streaks()[1]
         streak_hit = losses >= c.tilt_consecutive_losses
 
         n = c.tilt_rising_size_entries
         need = max(n - 1, c.baseline_min_entries)
-        prior_entries: list[Trade] = []
-        for t in view.entries_back():
-            prior_entries.append(t)
-            if len(prior_entries) >= need:
-                break
+        prior_entries = view.last_entries(need)
         vols: list[float] | None = None
         if len(prior_entries) >= need:
             vols = [t.entry_volume for t in reversed(prior_entries[: n - 1])]
@@ -467,6 +441,9 @@ class BehaviorEngine:
 
         signals: list[str] = []
         if streak_hit:
+            total = 0.0
+            for t in islice(view.exits_back(), losses):
+                total += t.net_pnl
             signals.append(f"{losses} losses in a row ({self._money(total)})")
         if revenge is not None:
             signals.append("this entry is a revenge trade")
@@ -491,15 +468,7 @@ class BehaviorEngine:
         at = entry.open_time
         lookback = at - timedelta(minutes=c.tilt_revenge_lookback_minutes)
         horizon = lookback - timedelta(minutes=c.revenge_trade_window)
-        any_loss = False
-        for t in view.exits_back():
-            assert t.close_time is not None
-            if t.close_time < horizon:
-                break
-            if t.is_loss:
-                any_loss = True
-                break
-        if not any_loss:
+        if not any(t.is_loss for t in view.exits_since(horizon)):
             return None
         for e in view.entries_back():
             if e.open_time < lookback:

@@ -35,6 +35,17 @@ def _ckey(t: Trade) -> tuple[datetime, str]:
     return (t.close_time, t.trade_id)
 
 
+def _run(exits: Iterable[Trade], sign: int) -> int:
+    """How many of ``exits`` in a row, from the first, won (sign 1) or lost (sign -1)."""
+    n = 0
+    for t in exits:
+        if (t.net_pnl > 0 if sign > 0 else t.net_pnl < 0) and t.close_time is not None:
+            n += 1
+        else:
+            break
+    return n
+
+
 _ID_MAX = "\U0010ffff" * 8  # sorts after any trade id (ids are digits and dots)
 
 
@@ -46,7 +57,7 @@ class TradeTape(SequenceABC[Trade]):
     replaces its older one, as with :meth:`upsert`).
     """
 
-    __slots__ = ("_by_id", "_ckeys", "_closed", "_okeys", "_open")
+    __slots__ = ("_by_id", "_ckeys", "_closed", "_okeys", "_open", "_runs")
 
     def __init__(self, trades: Iterable[Trade] = ()) -> None:
         self._by_id: dict[str, Trade] = {t.trade_id: t for t in trades}
@@ -58,6 +69,9 @@ class TradeTape(SequenceABC[Trade]):
         # bisecting with a key function (which is called at every probe).
         self._okeys: list[tuple[datetime, str]] = [_okey(t) for t in self._open]
         self._ckeys: list[tuple[datetime, str]] = [_ckey(t) for t in self._closed]
+        # (wins, losses) in a row back from the latest exit; kept up as exits are appended
+        # (the usual, time-ordered case), recounted after any other change.
+        self._runs: tuple[int, int] | None = None
 
     # -- Sequence ------------------------------------------------------------------
     @overload
@@ -100,9 +114,17 @@ class TradeTape(SequenceABC[Trade]):
         if old is not None and old.close_time is not None:
             j = bisect_left(self._ckeys, (old.close_time, tid))
             del self._closed[j], self._ckeys[j]
+            self._runs = None
         if trade.close_time is not None:
             ck = (trade.close_time, tid)
             j = bisect_right(self._ckeys, ck)
+            runs = self._runs
+            if runs is not None and j == len(self._closed):
+                net = trade.net_pnl
+                self._runs = (runs[0] + 1, 0) if net > 0 else (0, runs[1] + 1) if net < 0 \
+                    else (0, 0)
+            else:
+                self._runs = None
             self._closed.insert(j, trade)
             self._ckeys.insert(j, ck)
 
@@ -116,7 +138,13 @@ class TradeTape(SequenceABC[Trade]):
         if old.close_time is not None:
             j = bisect_left(self._ckeys, (old.close_time, trade_id))
             del self._closed[j], self._ckeys[j]
+            self._runs = None
 
+    def tail_runs(self) -> tuple[int, int]:
+        """(wins, losses) in a row counted back from the latest exit (one is 0)."""
+        if self._runs is None:
+            self._runs = (_run(reversed(self._closed), 1), _run(reversed(self._closed), -1))
+        return self._runs
     @property
     def closed(self) -> list[Trade]:
         """Closed trades in (close time, id) order (read-only by convention)."""
@@ -161,6 +189,40 @@ class TradeView:
             t = closed[i]
             if t.trade_id not in ex:
                 yield t
+
+    def last_entries(self, n: int) -> list[Trade]:
+        """Up to ``n`` entries known at ``at``, most recent first."""
+        opened, ex = self.tape._open, self.exclude
+        hi = self.entries_hi
+        out = opened[max(0, hi - n - len(ex)):hi]
+        out.reverse()
+        if ex:
+            out = [t for t in out if t.trade_id not in ex]
+        del out[n:]
+        return out
+
+    def exits_since(self, start: datetime) -> list[Trade]:
+        """Trades closed in ``[start, at]``, most recent exit first."""
+        lo = bisect_left(self.tape._ckeys, (start,))
+        out = self.tape._closed[lo:self.exits_hi]
+        out.reverse()
+        ex = self.exclude
+        return [t for t in out if t.trade_id not in ex] if ex else out
+
+    def streaks(self) -> tuple[int, int]:
+        """(wins, losses) in a row counted back from the latest exit known at ``at``."""
+        tape = self.tape
+        if self.exits_hi == len(tape._closed) and not self._hides_exit():
+            return tape.tail_runs()  # the usual case: the view sees every exit
+        return _run(self.exits_back(), 1), _run(self.exits_back(), -1)
+
+    def _hides_exit(self) -> bool:
+        """Whether an excluded trade is an exit this view would otherwise see."""
+        for trade_id in self.exclude:
+            t = self.tape.get(trade_id)
+            if t is not None and t.close_time is not None and t.close_time <= self.at:
+                return True
+        return False
 
     def count_entries_since(self, start: datetime) -> int:
         """Entries with ``start <= open_time <= at`` (excluded trades not counted)."""
