@@ -41,6 +41,7 @@ from pulse.models import (
     Trade,
     TradeRequest,
     Verdict,
+    to_utc,
 )
 from pulse.risk.enforcer import (
     DailyLoss,
@@ -79,6 +80,12 @@ __all__ = [
 # --------------------------------------------------------------------------- events in
 
 
+def _utc_at(event: Any) -> None:
+    """Keep an event's time in UTC (see :func:`pulse.models.to_utc`)."""
+    if event.at.tzinfo is not UTC:
+        object.__setattr__(event, "at", to_utc(event.at))
+
+
 @dataclass(frozen=True, slots=True)
 class DealEvent:
     """An MT5 deal; ``sl`` is the stop of the position it opens, when the feed knows it."""
@@ -87,6 +94,9 @@ class DealEvent:
     deal: Deal
     sl: float | None = None
 
+    def __post_init__(self) -> None:
+        _utc_at(self)
+
 
 @dataclass(frozen=True, slots=True)
 class EquityEvent:
@@ -94,11 +104,17 @@ class EquityEvent:
     balance: float
     equity: float
 
+    def __post_init__(self) -> None:
+        _utc_at(self)
+
 
 @dataclass(frozen=True, slots=True)
 class CheckEvent:
     at: datetime
     request: TradeRequest
+
+    def __post_init__(self) -> None:
+        _utc_at(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +122,9 @@ class OverrideEvent:
     at: datetime
     rule: str
     reason: str
+
+    def __post_init__(self) -> None:
+        _utc_at(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +138,7 @@ class BreakEvent:
     reason: str = ""
 
     def __post_init__(self) -> None:
+        _utc_at(self)
         if self.minutes <= 0:
             raise ValueError(f"minutes: must be > 0, got {self.minutes}")
 
@@ -126,6 +146,9 @@ class BreakEvent:
 @dataclass(frozen=True, slots=True)
 class ClockEvent:
     at: datetime
+
+    def __post_init__(self) -> None:
+        _utc_at(self)
 
 
 InEvent = DealEvent | EquityEvent | CheckEvent | OverrideEvent | BreakEvent | ClockEvent

@@ -8,11 +8,11 @@ mirror the MetaTrader5 package (``TradeDeal``, ``TradePosition``, ``AccountInfo`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "AccountSnapshot",
@@ -38,6 +38,17 @@ __all__ = [
     "TradeRequest",
     "Verdict",
 ]
+
+
+def to_utc(at: datetime) -> datetime:
+    """``at`` in UTC (the same instant). Domain times are kept in UTC: comparing two
+    datetimes of one tzinfo is a field compare, while mixed zones cost two UTC-offset
+    lookups per comparison; local time is for display only."""
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(to_utc)]
+"""An aware datetime, converted to UTC on validation."""
 
 
 class _Model(BaseModel):
@@ -205,7 +216,7 @@ class Deal(_Model):
 
     ticket: int
     order: int = 0
-    time: AwareDatetime
+    time: UtcDatetime
     time_msc: int = 0
     type: DealType
     entry: DealEntry = DealEntry.IN
@@ -334,8 +345,8 @@ class Trade(_Model):
     position_id: int
     symbol: str
     side: Side
-    open_time: AwareDatetime
-    close_time: AwareDatetime | None = None
+    open_time: UtcDatetime
+    close_time: UtcDatetime | None = None
     entry_volume: float = Field(ge=0, description="volume of the opening deal")
     volume: float = Field(ge=0, description="largest open volume (scale-ins included)")
     closed_volume: float = Field(default=0.0, ge=0)
@@ -375,7 +386,7 @@ class Trade(_Model):
 class TradeRequest(_Model):
     """A trade the trader is about to place, checked before it happens."""
 
-    time: AwareDatetime
+    time: UtcDatetime
     symbol: str
     side: Side
     volume: float = Field(gt=0)

@@ -62,8 +62,10 @@ def test_break_survives_export_restore_but_not_rebuild_from_deals() -> None:
     k = kernel()
     k.process(BreakEvent(t(14), 20))
     blob = k.export_state()
-    assert {"type": "break", "at": t(14).isoformat(), "minutes": 20, "reason": ""} in [
-        {kk: e[kk] for kk in ("type", "at", "minutes", "reason")}
+    # Event times are kept in UTC (the same instant as the Prague t(14)).
+    assert {"type": "break", "at": t(14), "minutes": 20, "reason": ""} in [
+        {kk: datetime.fromisoformat(e[kk]) if kk == "at" else e[kk]
+         for kk in ("type", "at", "minutes", "reason")}
         for e in blob["events"] if e["type"] == "break"]
     k2 = PulseKernel.restore(blob, PulseConfig(), **KW)
     assert k2.check(req(t(14, 5))).action.value == "soft_block"
@@ -113,7 +115,7 @@ def test_late_break_request_is_answered_as_of_the_clock() -> None:
     k.process(CheckEvent(t(15), req(t(15))))
     out = k.process(BreakEvent(t(14), 10))
     n = next(o for o in out if isinstance(o, NudgeOut))
-    assert n.at == t(15) and n.data["until"] == t(15, 10).isoformat()
+    assert n.at == t(15) and datetime.fromisoformat(n.data["until"]) == t(15, 10)
     assert k.replays == 0
 
 
