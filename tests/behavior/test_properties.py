@@ -120,3 +120,44 @@ def test_revenge_confidence_falls_with_time_since_the_loss(m1: int, m2: int, vol
         return next(f.confidence for f in flags if f.id == "revenge")
 
     assert conf(sooner) >= conf(later)
+
+
+def _naive_streaks(known: list[Trade], at: object, exclude: frozenset[str]) -> tuple[int, int]:
+    """Wins and losses in a row back from the latest exit at or before ``at``."""
+    exits = sorted((t for t in known if t.close_time is not None and t.close_time <= at
+                    and t.trade_id not in exclude),
+                   key=lambda t: (t.close_time, t.trade_id), reverse=True)
+    runs = []
+    for win in (True, False):
+        n = 0
+        for t in exits:
+            if not (t.is_win if win else t.is_loss):
+                break
+            n += 1
+        runs.append(n)
+    return runs[0], runs[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(history=trades(), data=st.data())
+def test_tape_runs_match_a_recount_after_any_upserts(
+    history: list[Trade], data: st.DataObject
+) -> None:
+    """The tape keeps its win/loss runs up as exits are appended and recounts after any
+    other change: upserts in any order, a trade first seen open then closed, removals."""
+    tape = TradeTape()
+    live: dict[str, Trade] = {}
+    for t in data.draw(st.permutations(history)):
+        if t.close_time is not None and data.draw(st.booleans()):
+            opened = t.model_copy(update={"close_time": None, "profit": 0.0})
+            tape.upsert(opened)  # seen open first, as the kernel sees it
+        tape.upsert(t)
+        live[t.trade_id] = t
+        if live and data.draw(st.integers(0, 9)) == 0:
+            gone = data.draw(st.sampled_from(sorted(live)))
+            tape.discard(gone)
+            del live[gone]
+        known = list(live.values())
+        for when in (at(-400), at(-100), at(0), at(200)):
+            for ex in (frozenset(), frozenset(sorted(live)[:1])):
+                assert tape.view(when, ex).streaks() == _naive_streaks(known, when, ex)
