@@ -23,11 +23,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pulse.behavior import BehaviorEngine, BehaviorReport, Flag, TradeTape
+from pulse.collector import collector_paused
 from pulse.config import PulseConfig
 from pulse.models import (
     Action,
@@ -73,7 +74,6 @@ __all__ = [
     "SummaryOut",
     "VerdictOut",
     "ViolationOut",
-    "shared_offset",
 ]
 
 
@@ -374,10 +374,13 @@ class PulseKernel:
             and key < self._last_snap_key
 
     def process_many(self, events: Iterable[InEvent]) -> list[OutEvent]:
-        """Apply a batch in time order (any input order gives the same outputs)."""
+        """Apply a batch in time order (any input order gives the same outputs).
+
+        The cyclic garbage collector is paused meanwhile (see :mod:`pulse.collector`)."""
         out: list[OutEvent] = []
-        for e in sorted(events, key=event_sort_key):
-            out.extend(self.process(e))
+        with collector_paused():
+            for e in sorted(events, key=event_sort_key):
+                out.extend(self.process(e))
         return out
 
     def ingest_deals(self, deals: Iterable[Deal]) -> list[OutEvent]:
@@ -416,6 +419,10 @@ class PulseKernel:
 
     def _rebuild_emitting_new(self) -> list[OutEvent]:
         """Replay the log in order; emit only keyed outputs never emitted before."""
+        with collector_paused():
+            return self._replay_log()
+
+    def _replay_log(self) -> list[OutEvent]:
         self.replays += 1
         clock = self._clock
         self._reset()
@@ -887,6 +894,10 @@ class PulseKernel:
         return k
 
     def _silent(self, events: list[InEvent], now: datetime | None) -> None:
+        with collector_paused():
+            self._apply_silently(events, now)
+
+    def _apply_silently(self, events: list[InEvent], now: datetime | None) -> None:
         for e in sorted(events, key=event_sort_key):
             for o in self.process(e):
                 k = self._key(o)
@@ -936,47 +947,20 @@ def _event_to_json(e: InEvent) -> dict[str, Any]:
     return {"type": "clock", "at": e.at.isoformat()}
 
 
-_OFFSETS: dict[timedelta, tzinfo] = {}
-
-
 def _parse_at(text: str) -> datetime:
-    """An ISO time with one shared ``timezone`` object per UTC offset.
-
-    Aware datetimes whose tzinfo is the *same* object compare directly; pydantic's parsed
-    ``TzInfo`` (or a new ``timezone`` per value) costs an offset lookup on both sides of
-    every comparison, which made ``restore`` several times slower than live processing
-    (the tape and the event order compare times constantly). A fixed offset has no DST
-    fold, so the direct comparison is exact; the text and the instant are unchanged."""
-    return shared_offset(datetime.fromisoformat(text))
-
-
-def shared_offset(dt: datetime) -> datetime:
-    """``dt`` with the shared fixed-offset tzinfo of its UTC offset (see ``_parse_at``)."""
-    off = dt.utcoffset()
-    if off is None:
-        return dt  # naive: left for validation to refuse
-    tz = _OFFSETS.get(off)
-    if tz is None:
-        tz = _OFFSETS.setdefault(off, timezone(off) if off else UTC)
-    return dt if dt.tzinfo is tz else dt.replace(tzinfo=tz)
-
-
-def _with_time(d: Mapping[str, Any], key: str) -> dict[str, Any]:
-    out = dict(d)
-    if isinstance(out.get(key), str):
-        out[key] = _parse_at(out[key])
-    return out
+    """An ISO time from an exported log, in UTC (see :func:`pulse.models.to_utc`)."""
+    return to_utc(datetime.fromisoformat(text))
 
 
 def _event_from_json(d: Mapping[str, Any]) -> InEvent:
     at = _parse_at(d["at"])
     t = d["type"]
     if t == "deal":
-        return DealEvent(at, Deal.model_validate(_with_time(d["deal"], "time")), d.get("sl"))
+        return DealEvent(at, Deal.model_validate(d["deal"]), d.get("sl"))
     if t == "equity":
         return EquityEvent(at, float(d["balance"]), float(d["equity"]))
     if t == "check":
-        return CheckEvent(at, TradeRequest.model_validate(_with_time(d["request"], "time")))
+        return CheckEvent(at, TradeRequest.model_validate(d["request"]))
     if t == "override":
         return OverrideEvent(at, str(d["rule"]), str(d["reason"]))
     if t == "break":

@@ -46,9 +46,8 @@ from pulse.kernel import (
     SummaryOut,
     VerdictOut,
     ViolationOut,
-    shared_offset,
 )
-from pulse.models import Deal, DealEntry, DealType, Side, SymbolSpec, TradeRequest
+from pulse.models import Deal, DealEntry, DealType, Side, SymbolSpec, TradeRequest, to_utc
 
 __all__ = [
     "ReplayScript",
@@ -249,7 +248,7 @@ def parse_script(data: Any, base: PulseConfig | Mapping[str, Any] | None = None,
         name: SymbolSpec(name=name, **s.model_dump()) for name, s in top.symbols.items()
     }
     events: list[InEvent] = []
-    fix = shared_offset  # parsed times compare much faster with one tzinfo per offset
+    fix = to_utc  # one tzinfo for every time: comparisons stay field compares
     for i, raw in enumerate(top.events):
         if not isinstance(raw, Mapping):
             problems.append(f"events[{i}]: must be a mapping like {{at: ..., type: check, ...}}, "
