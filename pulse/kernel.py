@@ -271,6 +271,7 @@ class _Day:
     violation_tickets: list[int] = field(default_factory=list)
     overrides: int = 0
     closed: list[Trade] = field(default_factory=list)
+    wins: int = 0  # closed winners among ``closed``
     rule_hits: Counter[str] = field(default_factory=Counter)
 
 
@@ -319,6 +320,7 @@ class PulseKernel:
         self._violations: list[tuple[int, str]] = []
         self._violation_tickets: set[int] = set()
         self._setups: dict[tuple[str, str, date], tuple[int, int]] = {}
+        self._week_memo: tuple[date, date] = (date.min, date.min)
         self._clock: datetime | None = None
         self._last_key: tuple[datetime, int, int, int] | None = None  # latest deal applied
         self._last_snap_key: tuple[datetime, int, int, int] | None = None
@@ -346,32 +348,39 @@ class PulseKernel:
         already holds its money), is applied directly. Requests (checks, overrides) are
         answered as of the clock and never cause a replay.
         """
-        if isinstance(event, (DealEvent, EquityEvent)):  # a tuple is faster
-            if isinstance(event, DealEvent):
-                if event.deal.ticket in self._tickets:
-                    return []
-                self._tickets.add(event.deal.ticket)
+        if isinstance(event, DealEvent):
+            ticket = event.deal.ticket
+            if ticket in self._tickets:
+                return []
+            self._tickets.add(ticket)
             key = event_sort_key(event)
             self._log.append(event)
-            if self._is_late(event, key):
+            if self._is_late(event.at, key, None):
                 return self._rebuild_emitting_new()
-            if isinstance(event, DealEvent):
-                self._last_key = key
-            else:
-                self._last_snap_key = key
+            self._last_key = key
+        elif isinstance(event, EquityEvent):
+            key = event_sort_key(event)
+            self._log.append(event)
+            if self._is_late(event.at, key, self._last_snap_key):
+                return self._rebuild_emitting_new()
+            self._last_snap_key = key
         elif isinstance(event, (CheckEvent, OverrideEvent, BreakEvent)):
             if self._clock is not None and event.at < self._clock:
                 event = _at_clock(event, self._clock)
             self._log.append(event)
-        return self._emit(self._apply(event))
+        out = self._apply(event)
+        return self._emit(out) if out else out
 
-    def _is_late(self, event: DealEvent | EquityEvent, key: tuple[datetime, int, int, int]) -> bool:
-        if self._effect_at is not None and event.at < self._effect_at:
+    def _is_late(self, at: datetime, key: tuple[datetime, int, int, int],
+                 also_after: tuple[datetime, int, int, int] | None) -> bool:
+        """Whether a fact at ``at`` (sort ``key``) comes after something it should precede:
+        a time-driven change, the latest deal, or ``also_after`` (the latest snapshot, for
+        a snapshot)."""
+        if self._effect_at is not None and at < self._effect_at:
             return True
         if self._last_key is not None and key < self._last_key:
             return True
-        return isinstance(event, EquityEvent) and self._last_snap_key is not None \
-            and key < self._last_snap_key
+        return also_after is not None and key < also_after
 
     def process_many(self, events: Iterable[InEvent]) -> list[OutEvent]:
         """Apply a batch in time order (any input order gives the same outputs).
@@ -577,17 +586,21 @@ class PulseKernel:
     def _on_closed(self, trade: Trade) -> list[OutEvent]:
         at = trade.close_time
         assert at is not None
-        self._dayb.closed.append(trade)
+        net = trade.net_pnl
+        day = self._dayb
+        day.closed.append(trade)
+        day.wins += net > 0
         wk = (trade.symbol, trade.side.value, self._week(trade.open_time))
         tries, wins = self._setups.get(wk, (0, 0))
-        self._setups[wk] = (tries + 1, wins + int(trade.is_win))
-        out = self._changes(self.risk.on_trade_closed(trade))
-        self._refresh_deadline()  # a new cooling or break may end before the day does
-        net = trade.net_pnl
+        self._setups[wk] = (tries + 1, wins + (net > 0))
+        changes = self.risk.on_trade_closed(trade)
+        out = self._changes(changes)
+        if changes:
+            self._refresh_deadline()  # a new cooling or break may end before the day does
         base = self.risk.state.day_start_balance
         pct = f" ({net / base * 100:+.2f}%)" if base else ""
         if net > 0:
-            wins_today = sum(1 for t in self._dayb.closed if t.is_win)
+            wins_today = day.wins
             streak = self.engine.win_streak(self._tape)
             if streak >= self.config.behavioral.win_streak_nudge:
                 run = "" if streak == wins_today else f", {streak} in a row"
@@ -606,9 +619,14 @@ class PulseKernel:
         return out
 
     def _week(self, at: datetime) -> date:
-        """Monday of ``at``'s week in the trader's timezone."""
+        """Monday of ``at``'s week in the trader's timezone (kept for the last local day:
+        a day's trades ask for the same week again and again)."""
         local = at.astimezone(self.tz).date()
-        return local - timedelta(days=local.weekday())
+        day, monday = self._week_memo
+        if local != day:
+            monday = local - timedelta(days=local.weekday())
+            self._week_memo = (local, monday)
+        return monday
 
     def _setup_memory(self, trade: Trade) -> NudgeOut | None:
         """"You've taken EURUSD buys 3 times this week ..." from this week's closed trades

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
-from itertools import islice, pairwise
+from itertools import islice
 from statistics import median
 
 from pulse.config import BehavioralConfig
@@ -32,6 +32,9 @@ _REL_EPS = 1e-9
 _FULL_NIGHT_DEPTH = 3 * 3600
 """Seconds into the fatigue window (or away from optimal hours) at which fatigue is sure."""
 _CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 def _clamp01(x: float) -> float:
@@ -130,6 +133,9 @@ class BehaviorEngine:
         self.currency = currency
         self._tz_name = str(getattr(tz, "key", None) or tz)
         self._fatigue = (cfg.fatigue_hour * 3600, cfg.fatigue_morning_hour * 3600)
+        self._revenge_window = timedelta(minutes=cfg.revenge_trade_window)
+        self._overtrading_window = timedelta(minutes=cfg.overtrading_window_minutes)
+        self._tilt_lookback = timedelta(minutes=cfg.tilt_revenge_lookback_minutes)
         self._optimal: tuple[tuple[int, int], ...] = tuple(
             (_parse_hhmm(a), _parse_hhmm(b))
             for a, b in (w.split("-") for w in (cfg.optimal_hours or []))
@@ -152,13 +158,14 @@ class BehaviorEngine:
         revenge = self._revenge(entry, view, baseline)
         if revenge is not None:
             flags.append(revenge)
-        for detect in (self._overconfidence, self._fatigue_flag, self._overtrading):
-            f = detect(entry, view, baseline)
-            if f is not None:
-                flags.append(f)
-        tilt = self._tilt(entry, view, revenge, daily_loss_used_pct)
-        if tilt is not None:
-            flags.append(tilt)
+        if (f := self._overconfidence(entry, view, baseline)) is not None:
+            flags.append(f)
+        if (f := self._fatigue_flag(entry, view, baseline)) is not None:
+            flags.append(f)
+        if (f := self._overtrading(entry, view, baseline)) is not None:
+            flags.append(f)
+        if (f := self._tilt(entry, view, revenge, daily_loss_used_pct)) is not None:
+            flags.append(f)
         return flags
 
     def report(self, flags: Sequence[Flag], overrides: int, violations: int) -> BehaviorReport:
@@ -224,7 +231,7 @@ class BehaviorEngine:
         if at is not None:
             return tape.view(at)
         return TradeView(
-            tape, datetime.max.replace(tzinfo=UTC), frozenset(), len(tape), len(tape.closed)
+            tape, _END_OF_TIME, frozenset(), len(tape), len(tape.closed)
         )
 
     def _baseline(self, view: TradeView) -> Baseline | None:
@@ -278,7 +285,7 @@ class BehaviorEngine:
         The baseline is computed only when a loss is near (``baseline`` may share it).
         """
         c = self.cfg
-        window = timedelta(minutes=c.revenge_trade_window)
+        window = self._revenge_window
         at = entry.open_time
         start = at - window
         losses = [t for t in view.exits_since(start) if t.is_loss]
@@ -386,8 +393,7 @@ class BehaviorEngine:
         """More than ``overtrading_max_entries`` entries (this one included) within the
         last ``overtrading_window_minutes`` minutes (window start inclusive)."""
         c = self.cfg
-        window = timedelta(minutes=c.overtrading_window_minutes)
-        since = entry.open_time - window
+        since = entry.open_time - self._overtrading_window
         count = view.count_entries_since(since) + 1
         if count <= c.overtrading_max_entries:
             return None
@@ -423,8 +429,10 @@ class BehaviorEngine:
         if len(prior_entries) >= need:
             vols = [t.entry_volume for t in reversed(prior_entries[: n - 1])]
             vols.append(entry.entry_volume)
-            if not all(b > a * (1 + _REL_EPS) for a, b in pairwise(vols)):
-                vols = None
+            for i in range(1, len(vols)):
+                if not vols[i] > vols[i - 1] * (1 + _REL_EPS):
+                    vols = None
+                    break
 
         dl_hit = not math.isnan(daily_loss_used_pct) and _at_least(
             daily_loss_used_pct, c.tilt_daily_loss_used_percent
@@ -464,10 +472,9 @@ class BehaviorEngine:
     def _recent_revenge(self, entry: Trade, view: TradeView) -> Trade | None:
         """The most recent earlier entry within the tilt look-back that was itself a
         revenge trade, judged with what was known at its own time."""
-        c = self.cfg
         at = entry.open_time
-        lookback = at - timedelta(minutes=c.tilt_revenge_lookback_minutes)
-        horizon = lookback - timedelta(minutes=c.revenge_trade_window)
+        lookback = at - self._tilt_lookback
+        horizon = lookback - self._revenge_window
         if not any(t.is_loss for t in view.exits_since(horizon)):
             return None
         for e in view.entries_back():

@@ -154,12 +154,14 @@ class TradeTape(SequenceABC[Trade]):
         """What was known at ``at``: entries opened at or before it, exits at or before it,
         without the trades in ``exclude`` (the entry being judged)."""
         hi = (at, _ID_MAX)  # after every trade at ``at`` (ids are shorter than this)
+        ok, ck = self._okeys, self._ckeys
+        # In time order ``at`` is at or after the latest open and exit: no search needed.
         return TradeView(
             self,
             at,
             exclude if isinstance(exclude, frozenset) else frozenset(exclude),
-            bisect_right(self._okeys, hi),
-            bisect_right(self._ckeys, hi),
+            len(ok) if not ok or ok[-1][0] <= at else bisect_right(ok, hi),
+            len(ck) if not ck or ck[-1][0] <= at else bisect_right(ck, hi),
         )
 
 
