@@ -24,12 +24,12 @@ plus building one ``Trade``; a late one O(deals of its position).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from pulse.models import Deal, DealEntry, Side, Trade
+from pulse.models import Deal, DealEntry, Side, Trade, trusted_builder
 
 __all__ = [
     "CLOSE_TOLERANCE",
@@ -156,53 +156,13 @@ class _Leg:
         )
 
 
-_TRADE_FIELDS = frozenset(Trade.model_fields)
-_ALL_SET: set[str] = set(_TRADE_FIELDS)
-
-
-def _construct_trade(**values: object) -> Trade:
-    """Build a Trade without validation: every value comes from validated deals, and
-    validating (~14 us) or ``model_construct`` (~18 us) would dominate the kernel's
-    per-deal budget; this sets pydantic v2's instance slots directly (~3 us)."""
-    t = object.__new__(Trade)
-    object.__setattr__(t, "__dict__", values)
-    # One shared set: Trade is frozen, and pydantic copies the set before changing it
-    # (``model_copy``); a set per trade was one more long-lived object for the GC.
-    object.__setattr__(t, "__pydantic_fields_set__", _ALL_SET)
-    object.__setattr__(t, "__pydantic_extra__", None)
-    object.__setattr__(t, "__pydantic_private__", None)
-    return t
-
-
-def _validated_trade(**values: object) -> Trade:
-    return Trade.model_validate(values)
-
-
-def _pick_trade_factory() -> Callable[..., Trade]:
-    """Use the fast path only if it yields exactly what validation yields (guards
-    against a pydantic upgrade changing its internals)."""
-    sample: dict[str, object] = {
-        "trade_id": "1", "position_id": 1, "symbol": "X", "side": Side.BUY,
-        "open_time": datetime(2026, 1, 1, tzinfo=UTC), "close_time": None,
-        "entry_volume": 1.0, "volume": 1.0, "closed_volume": 0.0, "entry_price": 1.0,
-        "exit_price": None, "profit": 0.0, "commission": 0.0, "swap": 0.0, "fee": 0.0,
-        "deal_tickets": (1,), "stop_loss": None,
-    }  # fmt: skip
-    try:
-        fast = _construct_trade(**sample)
-        ok = (
-            set(sample) == _TRADE_FIELDS
-            and fast == _validated_trade(**sample)
-            and fast.model_dump() == _validated_trade(**sample).model_dump()
-            and fast.model_copy(update={"stop_loss": 0.5}).stop_loss == 0.5
-            and _ALL_SET == _TRADE_FIELDS  # the shared set was copied, not changed
-        )
-    except Exception:
-        ok = False
-    return _construct_trade if ok else _validated_trade
-
-
-_make_trade = _pick_trade_factory()
+_make_trade = trusted_builder(Trade, {
+    "trade_id": "1", "position_id": 1, "symbol": "X", "side": Side.BUY,
+    "open_time": datetime(2026, 1, 1, tzinfo=UTC), "close_time": None,
+    "entry_volume": 1.0, "volume": 1.0, "closed_volume": 0.0, "entry_price": 1.0,
+    "exit_price": None, "profit": 0.0, "commission": 0.0, "swap": 0.0, "fee": 0.0,
+    "deal_tickets": (1,), "stop_loss": None,
+})  # fmt: skip
 
 
 class _PositionBook:

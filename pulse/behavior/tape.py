@@ -205,7 +205,10 @@ class TradeView:
 
     def exits_since(self, start: datetime) -> list[Trade]:
         """Trades closed in ``[start, at]``, most recent exit first."""
-        lo = bisect_left(self.tape._ckeys, (start,))
+        ck = self.tape._ckeys
+        if not ck or ck[-1][0] < start:
+            return []  # the latest exit of all is older: the usual case
+        lo = bisect_left(ck, (start,))
         out = self.tape._closed[lo:self.exits_hi]
         out.reverse()
         ex = self.exclude
@@ -220,8 +223,9 @@ class TradeView:
 
     def _hides_exit(self) -> bool:
         """Whether an excluded trade is an exit this view would otherwise see."""
+        by_id = self.tape._by_id
         for trade_id in self.exclude:
-            t = self.tape.get(trade_id)
+            t = by_id.get(trade_id)
             if t is not None and t.close_time is not None and t.close_time <= self.at:
                 return True
         return False
@@ -230,8 +234,9 @@ class TradeView:
         """Entries with ``start <= open_time <= at`` (excluded trades not counted)."""
         lo = bisect_left(self.tape._okeys, (start,))
         n = max(0, self.entries_hi - lo)
+        by_id = self.tape._by_id
         for trade_id in self.exclude:
-            t = self.tape.get(trade_id)
+            t = by_id.get(trade_id)
             if t is not None and start <= t.open_time <= self.at:
                 n -= 1
         return n

@@ -47,13 +47,7 @@ class TradingCalendar:
 
     def day_of(self, at: datetime) -> date:
         """The trading day that contains instant ``at`` (aware)."""
-        d = at.astimezone(self.tz).date() + self._offset
-        if at < self.day_start(d):
-            return d - timedelta(days=1)
-        nxt = d + timedelta(days=1)
-        if at >= self.day_start(nxt):
-            return nxt
-        return d
+        return self.bounds(at)[0]
 
     def next_start(self, day: date) -> datetime:
         """The UTC instant at which the day after ``day`` starts (= ``day`` ends)."""
@@ -61,8 +55,15 @@ class TradingCalendar:
 
     def bounds(self, at: datetime) -> tuple[date, datetime, datetime]:
         """(day, start, end) of the trading day containing ``at``."""
-        d = self.day_of(at)
-        return d, self.day_start(d), self.next_start(d)
+        one = timedelta(days=1)
+        d = at.astimezone(self.tz).date() + self._offset
+        start = self.day_start(d)
+        if at < start:
+            return d - one, self.day_start(d - one), start
+        end = self.day_start(d + one)
+        if at >= end:
+            return d + one, end, self.day_start(d + 2 * one)
+        return d, start, end
 
     def describe(self) -> str:
         return f"{self.reset:%H:%M} {self.tz.key}"

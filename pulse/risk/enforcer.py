@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,7 @@ from pulse.models import (
     Trade,
     TradeRequest,
     Verdict,
+    trusted_builder,
 )
 from pulse.risk.day import TradingCalendar
 from pulse.risk.state import Lockout, OverrideRecord, RiskState
@@ -345,7 +346,7 @@ class RiskEnforcer:
             limit = min(limit, lim.daily_loss_limit)
         pnl = eq - anchor - s.deposits_today
         used_pct = max(0.0, -pnl) / limit * 100.0 if limit > 0 else 0.0
-        return DailyLoss(pnl=pnl, anchor=anchor, limit=limit, used_percent=round(used_pct, 6))
+        return DailyLoss(pnl, anchor, limit, round(used_pct, 6) if used_pct else 0.0)
 
     def daily_loss_used_percent(self) -> float:
         d = self.daily_loss()
@@ -664,7 +665,7 @@ class RiskEnforcer:
                 rules.append(pos)
         rules.sort(key=lambda r: _RULE_ORDER[r.rule])
         action = Action.strongest([r.action for r in rules])
-        return Verdict(
+        return _make_verdict(  # every value below is already valid
             at=request.time,
             allowed=not action.blocks,
             action=action,
@@ -740,6 +741,14 @@ def _break_minutes(lk: Lockout) -> int:
     """The length the trader asked for (whole minutes)."""
     return round((lk.until - lk.start).total_seconds() / 60)
 
+
+_make_verdict = trusted_builder(Verdict, {
+    "at": datetime(2026, 1, 1, tzinfo=UTC), "allowed": True, "action": Action.ALLOW,
+    "rules": (RuleResult(rule="max_trades", action=Action.WARN, message="m"),),
+    "request": TradeRequest(time=datetime(2026, 1, 1, tzinfo=UTC), symbol="X", side="buy",
+                            volume=1.0, price=1.0),
+    "risk_percent": None,
+})  # fmt: skip
 
 _RULE_ORDER: dict[str, int] = {
     r: i
