@@ -707,9 +707,9 @@ class PulseKernel:
 
     def _nudge(self, kind: NudgeKind, at: datetime, text: str, key: str,
                data: dict[str, Any] | None = None) -> NudgeOut:
-        prefix = f"{self.trader_id}:" if self.trader_id is not None else ""
-        return NudgeOut(at, kind, _SEVERITY.get(kind, Severity.INFO), text, prefix + key,
-                        self.trader_id, data or {})
+        tid = self.trader_id
+        return NudgeOut(at, kind, _SEVERITY.get(kind, Severity.INFO), text,
+                        key if tid is None else f"{tid}:{key}", tid, data or {})
 
     def _local(self, at: datetime) -> str:
         return at.astimezone(self.tz).strftime("%H:%M")

@@ -273,8 +273,7 @@ class TradeBook:
         pos = self._positions.get(deal.position_id)
         if pos is None:
             pos = self._positions[deal.position_id] = _PositionBook(deal.position_id)
-        key = deal.sort_key
-        if not pos.deals or key >= pos.deals[-1].sort_key:
+        if not pos.deals or (key := deal.sort_key) >= pos.deals[-1].sort_key:
             pos.deals.append(deal)
             changes = pos.apply(deal)
             out = []
@@ -286,6 +285,7 @@ class TradeBook:
             return out
 
         # Late deal: insert it in order and refold this position.
+        key = deal.sort_key
         i = bisect.bisect_right([d.sort_key for d in pos.deals], key)
         pos.deals.insert(i, deal)
         old_ids = {leg.trade_id for leg in pos.legs}

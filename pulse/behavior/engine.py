@@ -136,6 +136,7 @@ class BehaviorEngine:
         self._revenge_window = timedelta(minutes=cfg.revenge_trade_window)
         self._overtrading_window = timedelta(minutes=cfg.overtrading_window_minutes)
         self._tilt_lookback = timedelta(minutes=cfg.tilt_revenge_lookback_minutes)
+        self._clean = BehaviorReport(100, self.state_for(100), (), ())
         self._optimal: tuple[tuple[int, int], ...] = tuple(
             (_parse_hhmm(a), _parse_hhmm(b))
             for a, b in (w.split("-") for w in (cfg.optimal_hours or []))
@@ -180,6 +181,8 @@ class BehaviorEngine:
             raise ValueError(
                 f"overrides and violations must be >= 0, got {overrides} and {violations}"
             )
+        if not flags and not overrides and not violations:
+            return self._clean  # a new day's report, asked for at every rollover
         ordered = self._dedupe(flags)
         points = self.cfg.deductions
         deductions: list[Deduction] = []
@@ -212,6 +215,8 @@ class BehaviorEngine:
     def win_streak(self, history: Sequence[Trade], at: datetime | None = None) -> int:
         """Consecutive winning closed trades, counted back from the latest exit (at or
         before ``at`` when given)."""
+        if at is None and isinstance(history, TradeTape):
+            return history.tail_runs()[0]  # every exit counts: the tape keeps the run
         return self._streak(self._view_at(history, at), win=True)
 
     def loss_streak(self, history: Sequence[Trade], at: datetime | None = None) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from collections.abc import Sequence as SequenceABC
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import overload
 
@@ -175,6 +175,7 @@ class TradeView:
     exclude: frozenset[str]
     entries_hi: int
     exits_hi: int
+    _streaks: tuple[int, int] | None = field(default=None, compare=False, repr=False)
 
     def entries_back(self) -> Iterator[Trade]:
         """Entries known at ``at``, most recent first."""
@@ -216,10 +217,13 @@ class TradeView:
 
     def streaks(self) -> tuple[int, int]:
         """(wins, losses) in a row counted back from the latest exit known at ``at``."""
-        tape = self.tape
-        if self.exits_hi == len(tape._closed) and not self._hides_exit():
-            return tape.tail_runs()  # the usual case: the view sees every exit
-        return _run(self.exits_back(), 1), _run(self.exits_back(), -1)
+        if self._streaks is None:
+            tape = self.tape
+            if self.exits_hi == len(tape._closed) and not self._hides_exit():
+                self._streaks = tape.tail_runs()  # the usual case: the view sees every exit
+            else:
+                self._streaks = _run(self.exits_back(), 1), _run(self.exits_back(), -1)
+        return self._streaks
 
     def _hides_exit(self) -> bool:
         """Whether an excluded trade is an exit this view would otherwise see."""

@@ -355,10 +355,10 @@ class RiskEnforcer:
     def drawdown(self) -> Drawdown | None:
         """Equity against the drawdown floor; None when the rule is off or balance unknown."""
         s, lim = self.state, self.limits
+        if lim.max_drawdown_percent is None and lim.max_drawdown_limit is None:
+            return None
         eq = self.equity
         if eq is None or s.initial_balance is None:
-            return None
-        if lim.max_drawdown_percent is None and lim.max_drawdown_limit is None:
             return None
         amounts = []
         if lim.max_drawdown_percent is not None:
