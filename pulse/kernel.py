@@ -455,9 +455,16 @@ class PulseKernel:
 
     def _apply(self, event: InEvent) -> list[OutEvent]:
         at = event.at
-        if self._clock is not None and at < self._clock:
-            at = self._clock  # a late request is answered as of now
-        out = self._tick(at)
+        clock = self._clock
+        if clock is not None and at < clock:
+            at = clock  # a late request is answered as of now
+        if self._deadline is not None and at < self._deadline:
+            # Nothing time-driven (a day end, a lockout end) before ``at``: the clock moves.
+            if clock is None or at > clock:
+                self._clock = at
+            out: list[OutEvent] = []
+        else:
+            out = self._tick(at)
         if isinstance(event, DealEvent):
             out.extend(self._on_deal(event))
         elif isinstance(event, EquityEvent):
@@ -478,12 +485,8 @@ class PulseKernel:
         return out
 
     def _tick(self, at: datetime) -> list[OutEvent]:
-        """Advance the clock: lockout expiry, day end (summary) and rollover."""
-        if self._deadline is not None and at < self._deadline:
-            # Fast path: no day end and no lockout end before ``at``: only the clock moves.
-            if self._clock is None or at > self._clock:
-                self._clock = at
-            return []
+        """Advance the clock past the deadline: lockout expiry, day end (summary) and
+        rollover (``_apply`` moves the clock alone while the deadline is ahead)."""
         s = self.risk.state
         self._effect_at = at  # the day starts/ends or a lockout ends at or before ``at``
         out: list[OutEvent] = []

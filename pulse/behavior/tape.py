@@ -46,6 +46,32 @@ def _run(exits: Iterable[Trade], sign: int) -> int:
     return n
 
 
+_Key = tuple[datetime, str]
+
+
+def _index(keys: list[_Key], key: _Key) -> int:
+    """Where ``key`` (present) is in ``keys``: the latest is tried first (the usual case:
+    the trade that closes or changes is the newest)."""
+    last = len(keys) - 1
+    return last if keys[last] == key else bisect_left(keys, key)
+
+
+def _slot(keys: list[_Key], key: _Key) -> int:
+    """Where ``key`` goes in ``keys``, after equal keys: the end is tried first."""
+    return len(keys) if not keys or keys[-1] <= key else bisect_right(keys, key)
+
+
+def _since(keys: list[_Key], start: datetime, hi: int) -> int:
+    """The first index below ``hi`` whose time is ``>= start``: a short walk back from
+    ``hi`` (windows hold a few recent trades), else a binary search."""
+    i, stop = hi, max(0, hi - 8)
+    while i > stop and keys[i - 1][0] >= start:
+        i -= 1
+    if i == stop and i > 0 and keys[i - 1][0] >= start:
+        return bisect_left(keys, (start,), 0, i)
+    return i
+
+
 _ID_MAX = "\U0010ffff" * 8  # sorts after any trade id (ids are digits and dots)
 
 
@@ -103,21 +129,21 @@ class TradeTape(SequenceABC[Trade]):
         self._by_id[tid] = trade
         ok = (trade.open_time, tid)
         if old is not None and old.open_time == trade.open_time:
-            self._open[bisect_left(self._okeys, ok)] = trade  # same place: replace
+            self._open[_index(self._okeys, ok)] = trade  # same place: replace
         else:
             if old is not None:
-                i = bisect_left(self._okeys, (old.open_time, tid))
+                i = _index(self._okeys, (old.open_time, tid))
                 del self._open[i], self._okeys[i]
-            i = bisect_right(self._okeys, ok)
+            i = _slot(self._okeys, ok)
             self._open.insert(i, trade)
             self._okeys.insert(i, ok)
         if old is not None and old.close_time is not None:
-            j = bisect_left(self._ckeys, (old.close_time, tid))
+            j = _index(self._ckeys, (old.close_time, tid))
             del self._closed[j], self._ckeys[j]
             self._runs = None
         if trade.close_time is not None:
             ck = (trade.close_time, tid)
-            j = bisect_right(self._ckeys, ck)
+            j = _slot(self._ckeys, ck)
             runs = self._runs
             if runs is not None and j == len(self._closed):
                 net = trade.net_pnl
@@ -133,10 +159,10 @@ class TradeTape(SequenceABC[Trade]):
         old = self._by_id.pop(trade_id, None)
         if old is None:
             return
-        i = bisect_left(self._okeys, (old.open_time, trade_id))
+        i = _index(self._okeys, (old.open_time, trade_id))
         del self._open[i], self._okeys[i]
         if old.close_time is not None:
-            j = bisect_left(self._ckeys, (old.close_time, trade_id))
+            j = _index(self._ckeys, (old.close_time, trade_id))
             del self._closed[j], self._ckeys[j]
             self._runs = None
 
@@ -154,14 +180,12 @@ class TradeTape(SequenceABC[Trade]):
         """What was known at ``at``: entries opened at or before it, exits at or before it,
         without the trades in ``exclude`` (the entry being judged)."""
         hi = (at, _ID_MAX)  # after every trade at ``at`` (ids are shorter than this)
-        ok, ck = self._okeys, self._ckeys
-        # In time order ``at`` is at or after the latest open and exit: no search needed.
         return TradeView(
             self,
             at,
             exclude if isinstance(exclude, frozenset) else frozenset(exclude),
-            len(ok) if not ok or ok[-1][0] <= at else bisect_right(ok, hi),
-            len(ck) if not ck or ck[-1][0] <= at else bisect_right(ck, hi),
+            _slot(self._okeys, hi),
+            _slot(self._ckeys, hi),
         )
 
 
@@ -206,10 +230,7 @@ class TradeView:
 
     def exits_since(self, start: datetime) -> list[Trade]:
         """Trades closed in ``[start, at]``, most recent exit first."""
-        ck = self.tape._ckeys
-        if not ck or ck[-1][0] < start:
-            return []  # the latest exit of all is older: the usual case
-        lo = bisect_left(ck, (start,))
+        lo = _since(self.tape._ckeys, start, self.exits_hi)
         out = self.tape._closed[lo:self.exits_hi]
         out.reverse()
         ex = self.exclude
@@ -236,8 +257,7 @@ class TradeView:
 
     def count_entries_since(self, start: datetime) -> int:
         """Entries with ``start <= open_time <= at`` (excluded trades not counted)."""
-        lo = bisect_left(self.tape._okeys, (start,))
-        n = max(0, self.entries_hi - lo)
+        n = self.entries_hi - _since(self.tape._okeys, start, self.entries_hi)
         by_id = self.tape._by_id
         for trade_id in self.exclude:
             t = by_id.get(trade_id)

@@ -161,3 +161,27 @@ def test_tape_runs_match_a_recount_after_any_upserts(
         for when in (at(-400), at(-100), at(0), at(200)):
             for ex in (frozenset(), frozenset(sorted(live)[:1])):
                 assert tape.view(when, ex).streaks() == _naive_streaks(known, when, ex)
+
+
+@settings(max_examples=150, deadline=None)
+@given(history=trades(n_max=40), now=st.integers(-320, 10), back=st.integers(0, 400),
+       data=st.data())
+def test_tape_windows_match_a_recount(
+    history: list[Trade], now: int, back: int, data: st.DataObject
+) -> None:
+    """Entries and exits in a window, by walk-back or search, equal a plain filter (many
+    trades at one instant and windows holding more than the walk's reach included)."""
+    tape = TradeTape(history)
+    when, start = at(now), at(now - back)
+    ex = frozenset(data.draw(st.lists(st.sampled_from([t.trade_id for t in history] or ["x"]),
+                                      max_size=2)))
+    view = tape.view(when, ex)
+    live = [t for t in tape if t.trade_id not in ex]
+    assert view.count_entries_since(start) == sum(start <= t.open_time <= when for t in live)
+    exits = sorted((t for t in live if t.close_time is not None
+                    and start <= t.close_time <= when),
+                   key=lambda t: (t.close_time, t.trade_id), reverse=True)
+    assert view.exits_since(start) == exits
+    opened = sorted((t for t in live if t.open_time <= when),
+                    key=lambda t: (t.open_time, t.trade_id), reverse=True)
+    assert view.last_entries(5) == opened[:5]
