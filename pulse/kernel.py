@@ -271,7 +271,9 @@ class _Day:
     violation_tickets: list[int] = field(default_factory=list)
     overrides: int = 0
     closed: list[Trade] = field(default_factory=list)
-    wins: int = 0  # closed winners among ``closed``
+    wins: int = 0  # winners and losers among ``closed``, and their net, kept as they close
+    losses: int = 0
+    net: float = 0
     rule_hits: Counter[str] = field(default_factory=Counter)
 
 
@@ -593,6 +595,8 @@ class PulseKernel:
         day = self._dayb
         day.closed.append(trade)
         day.wins += net > 0
+        day.losses += net < 0
+        day.net += net
         wk = (trade.symbol, trade.side.value, self._week(trade.open_time))
         tries, wins = self._setups.get(wk, (0, 0))
         self._setups[wk] = (tries + 1, wins + (net > 0))
@@ -845,9 +849,7 @@ class PulseKernel:
         d = self._dayb
         day = self.risk.state.day or at.date()
         rep = self.report()
-        wins = sum(1 for t in d.closed if t.is_win)
-        losses = sum(1 for t in d.closed if t.is_loss)
-        net = sum(t.net_pnl for t in d.closed)
+        wins, losses, net = d.wins, d.losses, d.net
         base = self.risk.state.day_start_balance
         pct = net / base * 100 if base else None
         hits = tuple(sorted(d.rule_hits.items()))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from pulse.config import RiskLimits, hhmm_to_time
@@ -39,6 +40,7 @@ class TradingCalendar:
     def _offset(self) -> timedelta:
         return timedelta(days=1 if self.reset.hour >= 12 else 0)
 
+    @lru_cache(maxsize=16)  # noqa: B019 - a few days per calendar; each day's end is the next's start
     def day_start(self, day: date) -> datetime:
         """The UTC instant at which trading day ``day`` starts."""
         local = datetime.combine(day - self._offset, self.reset).replace(tzinfo=self.tz)
