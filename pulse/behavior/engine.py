@@ -423,32 +423,26 @@ class BehaviorEngine:
         rising size over the last ``tilt_rising_size_entries`` entries, and at least
         ``tilt_daily_loss_used_percent`` of the daily loss limit used."""
         c = self.cfg
-        # Facts first, texts only when enough signals fire (most entries raise none).
+        # Facts first, texts only when enough signals fire (most entries raise none), and
+        # the two look-backs (rising sizes, an earlier revenge entry) only while their
+        # signals could still lift the count to the threshold.
         losses = view.streaks()[1]
         streak_hit = losses >= c.tilt_consecutive_losses
-
-        n = c.tilt_rising_size_entries
-        need = max(n - 1, c.baseline_min_entries)
-        prior_entries = view.last_entries(need)
-        vols: list[float] | None = None
-        if len(prior_entries) >= need:
-            vols = [t.entry_volume for t in reversed(prior_entries[: n - 1])]
-            vols.append(entry.entry_volume)
-            for i in range(1, len(vols)):
-                if not vols[i] > vols[i - 1] * (1 + _REL_EPS):
-                    vols = None
-                    break
-
         dl_hit = not math.isnan(daily_loss_used_pct) and _at_least(
             daily_loss_used_pct, c.tilt_daily_loss_used_percent
         )
-        # The look-back for an earlier revenge entry re-judges each recent entry, so it
-        # runs only when its signal could lift the count to the threshold.
-        others = int(streak_hit) + int(vols is not None) + int(dl_hit)
+        count = int(streak_hit) + int(dl_hit) + int(revenge is not None)
+        # An earlier revenge entry needs a loss within the look-back plus the revenge window.
+        prior_possible = revenge is None and self._loss_since(
+            view, entry.open_time - self._tilt_lookback - self._revenge_window)
+        if count + 1 + int(prior_possible) < c.tilt_min_signals:
+            return None
+        vols = self._rising_sizes(entry, view)
+        count += vols is not None
         prior = None
-        if revenge is None and others + 1 >= c.tilt_min_signals:
+        if prior_possible and count + 1 >= c.tilt_min_signals:
             prior = self._recent_revenge(entry, view)
-        count = others + int(revenge is not None or prior is not None)
+            count += prior is not None
         if count < c.tilt_min_signals:
             return None
 
@@ -474,14 +468,32 @@ class BehaviorEngine:
         evidence = f"{len(signals)} of 4 tilt signals: " + "; ".join(signals)
         return self._flag("tilt", conf, evidence, entry)
 
+    def _rising_sizes(self, entry: Trade, view: TradeView) -> list[float] | None:
+        """The last ``tilt_rising_size_entries`` entry sizes (this one last) when each is
+        larger than the one before and at least ``baseline_min_entries`` came before."""
+        c = self.cfg
+        n = c.tilt_rising_size_entries
+        need = max(n - 1, c.baseline_min_entries)
+        prior_entries = view.last_entries(need)
+        if len(prior_entries) < need:
+            return None
+        vols = [t.entry_volume for t in reversed(prior_entries[: n - 1])]
+        vols.append(entry.entry_volume)
+        for i in range(1, len(vols)):
+            if not vols[i] > vols[i - 1] * (1 + _REL_EPS):
+                return None
+        return vols
+
+    @staticmethod
+    def _loss_since(view: TradeView, start: datetime) -> bool:
+        return any(t.is_loss for t in view.exits_since(start))
+
     def _recent_revenge(self, entry: Trade, view: TradeView) -> Trade | None:
         """The most recent earlier entry within the tilt look-back that was itself a
-        revenge trade, judged with what was known at its own time."""
+        revenge trade, judged with what was known at its own time (the caller has seen a
+        loss since the look-back's start less the revenge window: none, no revenge)."""
         at = entry.open_time
         lookback = at - self._tilt_lookback
-        horizon = lookback - self._revenge_window
-        if not any(t.is_loss for t in view.exits_since(horizon)):
-            return None
         for e in view.entries_back():
             if e.open_time < lookback:
                 break
