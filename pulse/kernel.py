@@ -470,8 +470,10 @@ class PulseKernel:
         if isinstance(event, DealEvent):
             out.extend(self._on_deal(event))
         elif isinstance(event, EquityEvent):
-            out.extend(self._changes(self.risk.on_snapshot(
-                event.balance, event.equity, event.at, self._open_positions())))
+            changes = self.risk.on_snapshot(
+                event.balance, event.equity, event.at, self._open_positions())
+            if changes:
+                out.extend(self._changes(changes))
         elif isinstance(event, CheckEvent):
             out.append(self._on_check(event.request if event.request.time == at
                                       else event.request.model_copy(update={"time": at})))
@@ -481,9 +483,10 @@ class PulseKernel:
             self._effect_at = at
             out.extend(self._changes(self.risk.start_break(at, event.minutes, event.reason)))
             self._refresh_deadline()
-        st = self._state_out(at)
-        if st is not None:
-            out.append(st)
+        if self._report is None or self._state_key != self._last_state:
+            st = self._state_out(at)
+            if st is not None:
+                out.append(st)
         return out
 
     def _tick(self, at: datetime) -> list[OutEvent]:
@@ -541,7 +544,9 @@ class PulseKernel:
         # 2. book-keeping of trades
         for te in events:
             self._upsert(te.trade)
-        out.extend(self._changes(self.risk.on_fill(deal, self._open_positions())))
+        changes = self.risk.on_fill(deal, self._open_positions())
+        if changes:
+            out.extend(self._changes(changes))
         # 3. consequences: closes first (cooling, streaks), then entries (counts, flags)
         for te in events:
             if te.kind == "closed":
@@ -573,7 +578,8 @@ class PulseKernel:
     def _on_entry(self, te: TradeEvent) -> list[OutEvent]:
         trade = te.trade
         at = trade.open_time
-        out = self._changes(self.risk.on_entry(at))
+        changes = self.risk.on_entry(at)
+        out = self._changes(changes) if changes else []
         # The tape holds every trade; the engine views it as of the entry's open time and
         # excludes the entry itself, so this is "all trades known before this entry".
         flags = self.engine.flags_for_entry(trade, self._tape, self.risk.daily_loss_used_percent())
@@ -601,8 +607,9 @@ class PulseKernel:
         tries, wins = self._setups.get(wk, (0, 0))
         self._setups[wk] = (tries + 1, wins + (net > 0))
         changes = self.risk.on_trade_closed(trade)
-        out = self._changes(changes)
+        out: list[OutEvent] = []
         if changes:
+            out = self._changes(changes)
             self._refresh_deadline()  # a new cooling or break may end before the day does
         base = self.risk.state.day_start_balance
         pct = f" ({net / base * 100:+.2f}%)" if base else ""
@@ -698,8 +705,8 @@ class PulseKernel:
         return self._report
 
     def _state_out(self, at: datetime) -> StateOut | None:
-        if self._report is not None and self._state_key == self._last_state:
-            return None  # nothing changed since the last state event
+        """A state event when the score, state or flags moved since the last one (called
+        when the report was dropped or recomputed since that event)."""
         rep = self.report()
         flags = tuple(sorted({f.id for f in rep.flags}))
         key = (rep.state.value, rep.score, flags)

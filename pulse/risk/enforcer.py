@@ -143,6 +143,8 @@ class RiskEnforcer:
         self.state = state if state is not None else RiskState()
         self._dl_key: tuple[float | None, ...] | None = None
         self._dl: DailyLoss | None = None
+        self._dl_terms_key: tuple[float | None, ...] | None = None
+        self._dl_terms = (0.0, 0.0)
         if self.state.initial_balance is None:
             self.state.initial_balance = limits.initial_balance or initial_balance
         if self.state.balance is None and self.state.initial_balance is not None:
@@ -326,10 +328,22 @@ class RiskEnforcer:
         return self._dl
 
     def _daily_loss(self) -> DailyLoss | None:
-        s, lim = self.state, self.limits
-        eq = self.equity
-        if eq is None or s.day_start_balance is None:
+        s = self.state
+        if s.balance is None or s.day_start_balance is None:
             return None
+        terms_key = (s.day_start_balance, s.day_start_equity, s.deposits_today,
+                     s.initial_balance)
+        if self._dl_terms_key != terms_key:  # they move at day start and with cash only
+            self._dl_terms_key, self._dl_terms = terms_key, self._anchor_and_limit()
+        anchor, limit = self._dl_terms
+        pnl = s.balance + s.floating - anchor - s.deposits_today
+        used_pct = max(0.0, -pnl) / limit * 100.0 if limit > 0 else 0.0
+        return DailyLoss(pnl, anchor, limit, round(used_pct, 6) if used_pct else 0.0)
+
+    def _anchor_and_limit(self) -> tuple[float, float]:
+        """The day's loss anchor and limit in money (needs ``day_start_balance``)."""
+        s, lim = self.state, self.limits
+        assert s.day_start_balance is not None
         start_eq = s.day_start_equity if s.day_start_equity is not None else s.day_start_balance
         mode = lim.daily_loss_anchor
         anchor = (s.day_start_balance if mode == "balance" else start_eq if mode == "equity"
@@ -344,9 +358,7 @@ class RiskEnforcer:
         limit = base * lim.daily_loss_percent / 100.0
         if lim.daily_loss_limit is not None:
             limit = min(limit, lim.daily_loss_limit)
-        pnl = eq - anchor - s.deposits_today
-        used_pct = max(0.0, -pnl) / limit * 100.0 if limit > 0 else 0.0
-        return DailyLoss(pnl, anchor, limit, round(used_pct, 6) if used_pct else 0.0)
+        return anchor, limit
 
     def daily_loss_used_percent(self) -> float:
         d = self.daily_loss()
@@ -517,25 +529,26 @@ class RiskEnforcer:
 
     # ------------------------------------------------------------------ the rules
 
-    def _position_size(
-        self, symbol: str, volume: float, price: float, stop: float
-    ) -> RuleResult | None:
-        spec = self.symbols.get(symbol)
+    def _position_size(self, request: TradeRequest, risk: float | None) -> RuleResult | None:
+        """The risk-per-trade rule for a request with a stop; ``risk`` is its
+        :meth:`request_risk_percent` (None without a symbol spec or a known balance)."""
+        spec = self.symbols.get(request.symbol)
         bal = self.state.balance
         if spec is None:
             return RuleResult(
                 rule="position_size", action=Action.WARN,
-                message=f"No symbol spec for {symbol}: risk per trade not checked.",
+                message=f"No symbol spec for {request.symbol}: risk per trade not checked.",
             )
-        if bal is None or bal <= 0:
+        if risk is None or bal is None:
             return RuleResult(
                 rule="position_size", action=Action.WARN,
                 message="Balance unknown: risk per trade not checked.",
             )
-        pct = round(risk_percent(volume, price, stop, spec, bal), _PCT_DECIMALS)
+        pct = round(risk, _PCT_DECIMALS)
         mx = self.limits.max_position_size
         if pct > mx:
-            lots = lots_for_risk(mx, price, stop, spec, bal)
+            assert request.sl is not None  # a risk was computed
+            lots = lots_for_risk(mx, request.price, request.sl, spec, bal)
             fix = (
                 f" Reduce to {lots:g} lots or less." if lots >= spec.volume_min
                 else " Even the minimum lot is too much with this stop: tighten it."
@@ -653,6 +666,7 @@ class RiskEnforcer:
     def check(self, request: TradeRequest) -> Verdict:
         """The pre-trade verdict for ``request`` at ``request.time`` (call ``advance`` first)."""
         rules = self.rules_now(request.time)
+        risk = self.request_risk_percent(request)
         if request.sl is None:
             if self.limits.require_stop_loss:
                 rules.append(RuleResult(
@@ -660,7 +674,7 @@ class RiskEnforcer:
                     message="No stop loss: every trade needs one. Set a stop, then check again.",
                 ))
         else:
-            pos = self._position_size(request.symbol, request.volume, request.price, request.sl)
+            pos = self._position_size(request, risk)
             if pos is not None:
                 rules.append(pos)
         rules.sort(key=lambda r: _RULE_ORDER[r.rule])
@@ -671,7 +685,7 @@ class RiskEnforcer:
             action=action,
             rules=tuple(rules),
             request=request,
-            risk_percent=self.request_risk_percent(request),
+            risk_percent=risk,
         )
 
     def override(self, rule: str, reason: str, at: datetime) -> OverrideRecord:
