@@ -38,6 +38,7 @@ from pulse.models import (
     NudgeKind,
     RuleResult,
     Severity,
+    Side,
     SymbolSpec,
     Trade,
     TradeRequest,
@@ -321,7 +322,7 @@ class PulseKernel:
         self._stops: dict[int, float] = {}
         self._violations: list[tuple[int, str]] = []
         self._violation_tickets: set[int] = set()
-        self._setups: dict[tuple[str, str, date], tuple[int, int]] = {}
+        self._setups: dict[tuple[str, Side, date], tuple[int, int]] = {}
         self._week_memo: tuple[date, date] = (date.min, date.min)
         self._clock: datetime | None = None
         self._last_key: tuple[datetime, int, int, int] | None = None  # latest deal applied
@@ -526,7 +527,7 @@ class PulseKernel:
         out: list[OutEvent] = []
         if ev.sl is not None and deal.entry in (DealEntry.IN, DealEntry.INOUT):
             self._stops[deal.position_id] = ev.sl
-        if not deal.is_trade:
+        if not deal.type.is_trade:
             self.book.add(deal)
             return self._changes(self.risk.on_cash(deal))
         events = self.book.add(deal)
@@ -603,7 +604,7 @@ class PulseKernel:
         day.wins += net > 0
         day.losses += net < 0
         day.net += net
-        wk = (trade.symbol, trade.side.value, self._week(trade.open_time))
+        wk = (trade.symbol, trade.side, self._week(trade.open_time))
         tries, wins = self._setups.get(wk, (0, 0))
         self._setups[wk] = (tries + 1, wins + (net > 0))
         changes = self.risk.on_trade_closed(trade)
@@ -646,7 +647,7 @@ class PulseKernel:
         """"You've taken EURUSD buys 3 times this week ..." from this week's closed trades
         of the same symbol and side (a counter per week, kept as trades close)."""
         tries, wins = self._setups.get(
-            (trade.symbol, trade.side.value, self._week(trade.open_time)), (0, 0))
+            (trade.symbol, trade.side, self._week(trade.open_time)), (0, 0))
         if tries < self.config.journal.setup_memory_min_tries:
             return None
         rate = wins / tries * 100
