@@ -411,7 +411,7 @@ class PulseKernel:
     @staticmethod
     def _key(o: OutEvent) -> str | None:
         if isinstance(o, NudgeOut):
-            return "n:" + o.dedupe_key
+            return o.dedupe_key  # starts with a trader id or a kind: never "v:" or "s:"
         if isinstance(o, ViolationOut):
             return f"v:{o.ticket}:{o.rule}"
         if isinstance(o, SummaryOut):
@@ -897,7 +897,7 @@ class PulseKernel:
     def export_state(self) -> dict[str, Any]:
         """JSON-safe state for a restart: the event log, the clock and what was emitted."""
         return {
-            "version": 1,
+            "version": 2,
             "clock": self._clock.isoformat() if self._clock else None,
             "events": [_event_to_json(e) for e in sorted(self._log, key=event_sort_key)],
             "emitted": sorted(self._emitted),
@@ -910,7 +910,10 @@ class PulseKernel:
         k = cls(config, **kwargs)
         events = [_event_from_json(e) for e in data.get("events", [])]
         k._silent(events, _parse_at(data["clock"]) if data.get("clock") else None)
-        k._emitted |= set(data.get("emitted", []))
+        # Version 1 logged a nudge's key as "n:<dedupe key>", version 2 as the key itself.
+        old = data.get("version", 1) == 1
+        k._emitted |= {e[2:] if old and e.startswith("n:") else e
+                       for e in data.get("emitted", [])}
         return k
 
     @classmethod

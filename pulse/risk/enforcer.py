@@ -141,8 +141,6 @@ class RiskEnforcer:
         self.display_tz = display_tz or self.calendar.tz
         self.currency = currency
         self.state = state if state is not None else RiskState()
-        self._dl_key: tuple[float | None, ...] | None = None
-        self._dl: DailyLoss | None = None
         self._dl_terms_key: tuple[float | None, ...] | None = None
         self._dl_terms = (0.0, 0.0)
         if self.state.initial_balance is None:
@@ -320,14 +318,6 @@ class RiskEnforcer:
 
     def daily_loss(self) -> DailyLoss | None:
         """Day P&L against the limit; None when nothing is known of the balance."""
-        s = self.state
-        key = (s.balance, s.floating, s.day_start_balance, s.day_start_equity,
-               s.deposits_today, s.initial_balance)
-        if self._dl_key != key:
-            self._dl_key, self._dl = key, self._daily_loss()
-        return self._dl
-
-    def _daily_loss(self) -> DailyLoss | None:
         s = self.state
         if s.balance is None or s.day_start_balance is None:
             return None

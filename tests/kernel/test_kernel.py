@@ -72,6 +72,23 @@ def test_export_restore_gives_the_same_state_and_emits_nothing_twice() -> None:
     assert again.snapshot() == k.snapshot()
 
 
+def test_a_version_1_export_restores_without_re_emitting_its_nudges() -> None:
+    """Version 1 logged nudge keys as "n:<dedupe key>", version 2 as the key itself: from
+    either, what the blob says was sent is not sent again (here the log is cut, so the
+    silent replay of a restore cannot rediscover the keys)."""
+    deals = day_of_losses()
+    k = kernel()
+    sent = {o.dedupe_key for o in k.ingest_deals(deals) if isinstance(o, NudgeOut)}
+    blob = json.loads(json.dumps(k.export_state()))
+    assert blob["version"] == 2 and sent and sent <= set(blob["emitted"])
+    v1 = dict(blob, version=1, emitted=[("n:" + e) if e in sent else e for e in blob["emitted"]])
+    for b in (blob, v1):
+        again = PulseKernel.restore(dict(b, events=[]), None, symbols=SYMBOLS,
+                                    initial_balance=100_000, trader_tz=PRG)
+        resent = {o.dedupe_key for o in again.ingest_deals(deals) if isinstance(o, NudgeOut)}
+        assert not resent & sent
+
+
 def test_rebuild_from_deals_restores_lockouts() -> None:
     deals = trade_deals(1, "EURUSD", t0(), 10, -1500)
     now = t0() + timedelta(minutes=15)
