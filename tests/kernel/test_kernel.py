@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from pulse.config import PulseConfig, parse_config
 from pulse.kernel import (
     CheckEvent,
@@ -110,6 +112,10 @@ def test_nudges_carry_stable_dedupe_keys_and_trader_prefix() -> None:
     assert keys and all(key.startswith("42:") for key in keys)
     assert len(keys) == len(set(keys))
     assert "42:cooling_started:1:20260302T071000" in keys
+    n = next(o for o in out if isinstance(o, NudgeOut))
+    with pytest.raises(AttributeError):
+        n.text = "changed"  # type: ignore[misc]  # out-events are values
+    assert n.nudge.data == dict(n.data)
 
 
 def test_late_check_is_answered_as_of_now() -> None:
