@@ -136,6 +136,7 @@ class BehaviorEngine:
         self._revenge_window = timedelta(minutes=cfg.revenge_trade_window)
         self._overtrading_window = timedelta(minutes=cfg.overtrading_window_minutes)
         self._tilt_lookback = timedelta(minutes=cfg.tilt_revenge_lookback_minutes)
+        self._tilt_horizon = self._tilt_lookback + self._revenge_window
         self._clean = BehaviorReport(100, self.state_for(100), (), ())
         self._optimal: tuple[tuple[int, int], ...] = tuple(
             (_parse_hhmm(a), _parse_hhmm(b))
@@ -293,7 +294,7 @@ class BehaviorEngine:
         window = self._revenge_window
         at = entry.open_time
         start = at - window
-        losses = [t for t in view.exits_since(start) if t.is_loss]
+        losses = view.losses_since(start)
         if not losses:
             return None
         base = (baseline or _BaselineMemo(self, view)).get()
@@ -433,8 +434,8 @@ class BehaviorEngine:
         )
         count = int(streak_hit) + int(dl_hit) + int(revenge is not None)
         # An earlier revenge entry needs a loss within the look-back plus the revenge window.
-        prior_possible = revenge is None and self._loss_since(
-            view, entry.open_time - self._tilt_lookback - self._revenge_window)
+        prior_possible = revenge is None and bool(view.losses_since(
+            entry.open_time - self._tilt_horizon))
         if count + 1 + int(prior_possible) < c.tilt_min_signals:
             return None
         vols = self._rising_sizes(entry, view)
@@ -483,10 +484,6 @@ class BehaviorEngine:
             if not vols[i] > vols[i - 1] * (1 + _REL_EPS):
                 return None
         return vols
-
-    @staticmethod
-    def _loss_since(view: TradeView, start: datetime) -> bool:
-        return any(t.is_loss for t in view.exits_since(start))
 
     def _recent_revenge(self, entry: Trade, view: TradeView) -> Trade | None:
         """The most recent earlier entry within the tilt look-back that was itself a

@@ -228,13 +228,17 @@ class TradeView:
         del out[n:]
         return out
 
-    def exits_since(self, start: datetime) -> list[Trade]:
-        """Trades closed in ``[start, at]``, most recent exit first."""
-        lo = _since(self.tape._ckeys, start, self.exits_hi)
-        out = self.tape._closed[lo:self.exits_hi]
-        out.reverse()
-        ex = self.exclude
-        return [t for t in out if t.trade_id not in ex] if ex else out
+    def losses_since(self, start: datetime) -> list[Trade]:
+        """Trades closed at a loss in ``[start, at]``, most recent exit first."""
+        closed, ck, ex = self.tape._closed, self.tape._ckeys, self.exclude
+        out: list[Trade] = []
+        i = self.exits_hi - 1
+        while i >= 0 and ck[i][0] >= start:
+            t = closed[i]
+            if t.net_pnl < 0 and t.trade_id not in ex:  # the tape's exits are closed
+                out.append(t)
+            i -= 1
+        return out
 
     def streaks(self) -> tuple[int, int]:
         """(wins, losses) in a row counted back from the latest exit known at ``at``."""

@@ -169,7 +169,7 @@ def test_tape_runs_match_a_recount_after_any_upserts(
 def test_tape_windows_match_a_recount(
     history: list[Trade], now: int, back: int, data: st.DataObject
 ) -> None:
-    """Entries and exits in a window, by walk-back or search, equal a plain filter (many
+    """Entries and losing exits in a window, by walk-back or search, equal a plain filter (many
     trades at one instant and windows holding more than the walk's reach included)."""
     tape = TradeTape(history)
     when, start = at(now), at(now - back)
@@ -181,7 +181,7 @@ def test_tape_windows_match_a_recount(
     exits = sorted((t for t in live if t.close_time is not None
                     and start <= t.close_time <= when),
                    key=lambda t: (t.close_time, t.trade_id), reverse=True)
-    assert view.exits_since(start) == exits
+    assert view.losses_since(start) == [t for t in exits if t.is_loss]
     opened = sorted((t for t in live if t.open_time <= when),
                     key=lambda t: (t.open_time, t.trade_id), reverse=True)
     assert view.last_entries(5) == opened[:5]
