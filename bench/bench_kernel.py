@@ -3,8 +3,10 @@
 The stream is a trader's months (see :func:`stream`). Profits are random, so cooling
 periods, breaks, daily-loss warnings, behaviour flags, violations and day summaries all
 happen along the way. Prints events/s (best CPU time of 3 runs) for the batch path
-(``process_many``), the one-event-at-a-time path (``process``), a deals-and-checks-only
-stream, and the cost of a restart (``restore`` of an ``export_state``).
+(``process_many``, its outputs kept; it pauses the cyclic garbage collector, see
+``pulse/collector.py``), the one-event-at-a-time path (``process``, the live loop's; the
+collector runs as usual), a deals-and-checks-only stream, and the cost of a restart
+(``restore`` of an ``export_state``).
 
     /tmp/venv/bin/python bench/bench_kernel.py [n_trades]
 """
