@@ -215,6 +215,8 @@ class RiskEnforcer:
         s.balance = balance
         s.floating = equity - balance
         s.snapshot_at = at
+        if s.first_snapshot_at is None:
+            s.first_snapshot_at = at
         s.snapshot_positions = sorted(open_positions)
         s.balance_confirmed = True
         if not s.anchor_confirmed:
@@ -267,12 +269,38 @@ class RiskEnforcer:
         s = self.state
         deposit = deal.type in _DEPOSIT_TYPES
         held = self._book(deal, deposit)
+        if deposit and deal.net > 0 and not s.traded and (
+                s.first_snapshot_at is None or deal.time <= s.first_snapshot_at):
+            return self._fund(deal, held)
         if deposit:
             self._shift_drawdown_reference(deal.net, held)
         if held:
             return self._limits_crossed(deal.time)  # already in the snapshot's balance
         s.balance = (s.balance or 0.0) + deal.net
         self._peaks()
+        return self._limits_crossed(deal.time)
+
+    def _fund(self, deal: Deal, held: bool) -> list[RiskChange]:
+        """Cash paid in before the first trade and before any snapshot showed a balance
+        without it: it makes up the initial balance the drawdown floor starts from (an
+        account's history starts with its funding deposit; counting it as cash on top of
+        the initial balance doubled the static floor's reference and hard-blocked a new
+        account). It is still the day's cash for the daily loss (booked by the caller).
+
+        With no balance known it builds the balance. A balance that is only the initial
+        balance given at construction (the account's balance when Pulse met it) is taken
+        to hold the deposit already: the balance stays, and the day's anchors, which came
+        from that balance, move down by it, as for a deposit the anchoring snapshot held."""
+        s = self.state
+        if not held:
+            if s.balance is None or s.initial_balance is None:
+                s.balance = (s.balance or 0.0) + deal.net
+                self._peaks()
+            elif s.day_start is not None and deal.time >= s.day_start:
+                if s.day_start_balance is not None:
+                    s.day_start_balance -= deal.net
+                if s.day_start_equity is not None:
+                    s.day_start_equity -= deal.net
         return self._limits_crossed(deal.time)
 
     def _shift_drawdown_reference(self, net: float, held: bool) -> None:
@@ -300,6 +328,7 @@ class RiskEnforcer:
         latest snapshot is already in its balance and equity; only the set of positions the
         snapshot saw is brought up to date (as if the deal had come first)."""
         s = self.state
+        s.traded = True
         if self._book(deal, False):
             s.snapshot_positions = sorted(open_positions)
             return self._limits_crossed(deal.time)

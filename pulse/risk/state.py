@@ -81,6 +81,8 @@ class RiskState:
     balance: float | None = None
     floating: float = 0.0
     snapshot_at: AwareDatetime | None = None
+    first_snapshot_at: AwareDatetime | None = None  # when a snapshot first showed the balance
+    traded: bool = False  # a trade deal has been seen (cash before it funds the account)
     snapshot_positions: list[int] = field(default_factory=list)
     day_start_balance: float | None = None
     day_start_equity: float | None = None

@@ -317,6 +317,37 @@ def test_deposit_a_snapshot_already_held_is_not_counted_twice(mode: str) -> None
     assert dd is not None and dd.equity == 150_000 and dd.floor == 140_000
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("known", [True, False])
+@pytest.mark.parametrize("snapshot_first", [False, True])
+def test_a_new_account_s_funding_deposit_is_its_initial_balance(
+    mode: str, known: bool, snapshot_first: bool
+) -> None:
+    """An MT5 history starts with the deposit that funded the account. Replayed after a
+    restart (the initial balance given or not; the first snapshot before or after the deal
+    arrives) it is the initial balance, not cash on top of it: counting it twice put the
+    static floor at 190k for a 100k account and hard-blocked its first trade."""
+    e = RiskEnforcer(RiskLimits(max_drawdown_percent=10, max_drawdown_mode=mode),
+                     {"EURUSD": EURUSD}, initial_balance=100_000 if known else None)
+    e.advance(t(8))
+    steps = [lambda: e.on_cash(_deposit(1, t(9), 100_000)),
+             lambda: e.on_snapshot(100_000, 100_000, t(9, 1))]
+    changes = [c for step in (steps[::-1] if snapshot_first else steps) for c in step()]
+    assert changes == []
+    dd = e.drawdown()
+    assert dd is not None and dd.floor == 90_000 and not dd.breached
+    d = e.daily_loss()
+    assert d is not None and d.pnl == pytest.approx(0)  # the day's cash, not a profit
+    assert rules(e, t(9, 2)) == {}
+    # Trading has started: a real loss to the floor breaches; a later deposit is cash again.
+    e.on_fill(Deal(ticket=2, time=t(9, 30), type=DealType.SELL, entry=DealEntry.OUT,
+                   position_id=2, volume=1, price=1.08, profit=-10_000, symbol="EURUSD"), set())
+    assert rules(e, t(9, 31))["max_drawdown"] is Action.HARD_BLOCK
+    e.on_cash(_deposit(3, t(10), 20_000))
+    dd = e.drawdown()
+    assert dd is not None and dd.floor == 110_000  # the deposit raises the floor
+
+
 def test_cash_total_survives_a_state_round_trip() -> None:
     e = _dd_enforcer("static")
     e.on_cash(_deposit(5, t(9, 30), -20_000))
