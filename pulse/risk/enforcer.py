@@ -144,7 +144,8 @@ class RiskEnforcer:
         self._dl_terms_key: tuple[float | None, ...] | None = None
         self._dl_terms = (0.0, 0.0)
         if self.state.initial_balance is None:
-            self.state.initial_balance = limits.initial_balance or initial_balance
+            # 0 means unknown, like None (a balance of 0 gives no limit to measure against)
+            self.state.initial_balance = limits.initial_balance or initial_balance or None
         if self.state.balance is None and self.state.initial_balance is not None:
             self.state.balance = initial_balance or self.state.initial_balance
             self._peaks()

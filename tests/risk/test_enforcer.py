@@ -318,17 +318,17 @@ def test_deposit_a_snapshot_already_held_is_not_counted_twice(mode: str) -> None
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("known", [True, False])
+@pytest.mark.parametrize("initial", [100_000, None, 0.0])  # 0 counts as unknown
 @pytest.mark.parametrize("snapshot_first", [False, True])
 def test_a_new_account_s_funding_deposit_is_its_initial_balance(
-    mode: str, known: bool, snapshot_first: bool
+    mode: str, initial: float | None, snapshot_first: bool
 ) -> None:
     """An MT5 history starts with the deposit that funded the account. Replayed after a
     restart (the initial balance given or not; the first snapshot before or after the deal
     arrives) it is the initial balance, not cash on top of it: counting it twice put the
     static floor at 190k for a 100k account and hard-blocked its first trade."""
     e = RiskEnforcer(RiskLimits(max_drawdown_percent=10, max_drawdown_mode=mode),
-                     {"EURUSD": EURUSD}, initial_balance=100_000 if known else None)
+                     {"EURUSD": EURUSD}, initial_balance=initial)
     e.advance(t(8))
     steps = [lambda: e.on_cash(_deposit(1, t(9), 100_000)),
              lambda: e.on_snapshot(100_000, 100_000, t(9, 1))]
