@@ -259,10 +259,7 @@ class RiskEnforcer:
             else:
                 s.booked_today += net
             if s.anchor_at is not None and deal.time <= s.anchor_at:
-                if s.day_start_balance is not None:
-                    s.day_start_balance -= net
-                if s.day_start_equity is not None:
-                    s.day_start_equity -= net
+                self._lower_day_anchors(net)
         return s.snapshot_at is not None and deal.time <= s.snapshot_at
 
     def on_cash(self, deal: Deal) -> list[RiskChange]:
@@ -298,11 +295,17 @@ class RiskEnforcer:
                 s.balance = (s.balance or 0.0) + deal.net
                 self._peaks()
             elif s.day_start is not None and deal.time >= s.day_start:
-                if s.day_start_balance is not None:
-                    s.day_start_balance -= deal.net
-                if s.day_start_equity is not None:
-                    s.day_start_equity -= deal.net
+                self._lower_day_anchors(deal.net)
         return self._limits_crossed(deal.time)
+
+    def _lower_day_anchors(self, net: float) -> None:
+        """Take ``net`` (the day's cash or booked P&L that a balance already held) out of
+        the day's start balance and equity, which came from that balance."""
+        s = self.state
+        if s.day_start_balance is not None:
+            s.day_start_balance -= net
+        if s.day_start_equity is not None:
+            s.day_start_equity -= net
 
     def _shift_drawdown_reference(self, net: float, held: bool) -> None:
         """Move the drawdown floor's reference with cash (a withdrawal of X lowers it by X,
